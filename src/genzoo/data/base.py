@@ -1,0 +1,91 @@
+"""A LightningDataModule over in-memory tensors or file lists, yielding dict batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from genzoo.data.transforms import resize, to_channels
+
+
+def default_data_root() -> Path:
+    """The shared dataset cache: $GENZOO_DATA, else $XDG_CACHE_HOME/genzoo/datasets."""
+    import os
+
+    if os.environ.get("GENZOO_DATA"):
+        return Path(os.environ["GENZOO_DATA"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
+    return cache / "genzoo" / "datasets"
+
+
+class TensorImageDataset(Dataset):
+    """uint8 or float images (N, C, H, W) + labels (N,) -> {'image', 'label'} at a target size."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, image_size: int, channels: int,
+                 hflip: bool = False) -> None:
+        self.images, self.labels = images, labels
+        self.image_size, self.channels, self.hflip = image_size, channels, hflip
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        x = self.images[i]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        x = to_channels(resize(x, self.image_size), self.channels)
+        if self.hflip and torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        return {"image": x, "label": self.labels[i]}
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Shared loader logic: subclasses build `self.train_set` / `self.val_set` in `setup`.
+
+    Attributes models read through config interpolation: `channels`, `image_size`, `num_classes`.
+    """
+
+    name: str = "images"
+
+    def __init__(self, image_size: int = 32, channels: int = 1, batch_size: int = 64,
+                 num_workers: int = 0, root: str | None = None, num_classes: int = 0,
+                 pin_memory: bool = False) -> None:
+        super().__init__()
+        self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
+        self.num_workers, self.num_classes, self.pin_memory = num_workers, num_classes, pin_memory
+        self.root = Path(root).expanduser() if root else default_data_root()
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+
+    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first")
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def eval_dataloader(self, split: str) -> DataLoader:
+        """The loader `genzoo-eval` reads: 'val' or 'test' (the held-out split of this set)."""
+        self.setup("validate")
+        if split not in ("val", "test"):
+            raise ValueError(f"split='{split}' is not known: use val or test")
+        return self.test_dataloader() if split == "test" else self.val_dataloader()
+
+
+def fixed_split(n: int, val_count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A deterministic train/val index split that does not depend on the run seed."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_count:], perm[:val_count]
+
+

@@ -1,0 +1,1 @@
+"""Metric wiring shared by families."""

@@ -1,0 +1,1 @@
+"""Plain nn.Modules: no Lightning here (DESIGN.md rule 1)."""
