@@ -1,0 +1,1 @@
+"""Callbacks shared by all families."""

@@ -1,0 +1,89 @@
+"""Logs image grids (fixed-seed samples, reconstructions, interpolations) to every logger and to PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import make_grid, save_image
+
+from genzoo.models.base import GenerativeModel
+
+
+class ImageGridLogger(L.Callback):
+    """Every `every_n_steps` optimizer steps and at the end of fit, on rank 0 only.
+
+    Calls only the model contract (sample / reconstruct / interpolate), never its internals.
+    PNG files land in `out_dir` whatever the logger, so `logger=csv` runs keep their images.
+    """
+
+    def __init__(self, out_dir: str, every_n_steps: int = 500, num_samples: int = 64, seed: int = 0,
+                 interpolation_steps: int = 10, interpolation_rows: int = 4) -> None:
+        self.out_dir = Path(out_dir)
+        self.every_n_steps, self.num_samples, self.seed = every_n_steps, num_samples, seed
+        self.interpolation_steps, self.interpolation_rows = interpolation_steps, interpolation_rows
+        self._fixed_batch: dict[str, torch.Tensor] | None = None
+        self._last_logged_step = -1
+
+    def _reference_batch(self, trainer: L.Trainer) -> dict[str, torch.Tensor] | None:
+        if self._fixed_batch is None and trainer.datamodule is not None:
+            try:
+                loader = trainer.datamodule.val_dataloader()
+            except Exception:  # no validation data: reconstructions are skipped
+                return None
+            batch = next(iter(loader))
+            self._fixed_batch = {k: v[: min(32, self.num_samples)] for k, v in batch.items()}
+        return self._fixed_batch
+
+    def grids(self, trainer: L.Trainer, model: GenerativeModel) -> dict[str, torch.Tensor]:
+        """name -> a (3, H, W) grid in [0, 1]."""
+        out: dict[str, torch.Tensor] = {}
+        nrow = max(1, int(self.num_samples**0.5))
+        if model.supports("sample"):
+            out["samples"] = make_grid(model.sample(self.num_samples, seed=self.seed).cpu(), nrow=nrow)
+        batch = self._reference_batch(trainer) if model.supports("reconstruct") else None
+        if batch is not None:
+            x = batch["image"].to(model.device)
+            recon = model.reconstruct(x, batch.get("label", None) if "label" in batch else None)
+            if len(x) % 8 == 0:  # rows of 8 originals, each followed by their reconstructions
+                pairs = torch.stack([x.view(-1, 8, *x.shape[1:]), recon.view(-1, 8, *x.shape[1:])], 1)
+                out["reconstructions"] = make_grid(pairs.flatten(0, 2).cpu(), nrow=8)
+            else:  # originals above, reconstructions below
+                out["reconstructions"] = make_grid(torch.cat([x, recon]).cpu(), nrow=len(x))
+        if model.supports("interpolate"):
+            rows = [model.interpolate(self.interpolation_steps, self.seed + 2 * r, self.seed + 2 * r + 1)
+                    for r in range(self.interpolation_rows)]
+            out["interpolations"] = make_grid(torch.cat(rows).cpu(), nrow=self.interpolation_steps)
+        return out
+
+    def log_grids(self, trainer: L.Trainer, model: L.LightningModule) -> None:
+        if not trainer.is_global_zero or not isinstance(model, GenerativeModel):
+            return
+        step = trainer.global_step
+        if step == self._last_logged_step:
+            return
+        self._last_logged_step = step
+        was_training = model.training
+        model.eval()
+        try:
+            grids = self.grids(trainer, model)
+        finally:
+            model.train(was_training)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name, grid in grids.items():
+            save_image(grid, self.out_dir / f"{name}_step{step:07d}.png")
+            save_image(grid, self.out_dir / f"{name}_latest.png")
+            for logger in trainer.loggers:
+                if isinstance(logger, WandbLogger):
+                    logger.log_image(key=f"images/{name}", images=[grid], step=step)
+                elif isinstance(logger, TensorBoardLogger):
+                    logger.experiment.add_image(f"images/{name}", grid, global_step=step)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs) -> None:
+        if self.every_n_steps > 0 and trainer.global_step % self.every_n_steps == 0 and trainer.global_step > 0:
+            self.log_grids(trainer, pl_module)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.log_grids(trainer, pl_module)

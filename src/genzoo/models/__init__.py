@@ -1,0 +1,1 @@
+"""LightningModules ("systems"): how networks train together."""

@@ -1,0 +1,117 @@
+"""The contract every genzoo model offers to callbacks and CLIs (DESIGN.md rule 3).
+
+Images crossing the contract are float (B, C, H, W) in [0, 1]; a model that works in
+[-1, 1] converts inside. A model lists what it can do in `capabilities`; callers check
+`supports(name)` before calling the matching method.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import lightning as L
+import numpy as np
+import torch
+
+
+class CapabilityError(RuntimeError):
+    """A model was asked for something it cannot do (e.g. reconstruct with a GAN)."""
+
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+class GenerativeModel(L.LightningModule):
+    """Base of all families: the sampling / evaluation contract, optimizers from config, RNG state.
+
+    Subclasses set `capabilities`, `monitor` (the validation metric that picks the best
+    checkpoint) and `monitor_mode`, and implement the methods their capabilities name.
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    monitor: ClassVar[str | None] = None
+    monitor_mode: ClassVar[str] = "min"
+
+    def __init__(self, optimizer: OptimizerFactory | None = None,
+                 scheduler: SchedulerFactory | None = None) -> None:
+        super().__init__()
+        # Factories are not hyper-parameters: a functools.partial would break weights_only loading.
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+
+    # ----- the contract -------------------------------------------------------------
+    @classmethod
+    def supports(cls, capability: str) -> bool:
+        return capability in cls.capabilities
+
+    def _unsupported(self, capability: str) -> CapabilityError:
+        return CapabilityError(f"{type(self).__name__} cannot {capability}; it supports: "
+                               f"{', '.join(sorted(self.capabilities)) or 'nothing'}")
+
+    def sample(self, n: int, seed: int = 0, **kwargs: Any) -> torch.Tensor:
+        """n images (n, C, H, W) in [0, 1], the same for the same seed."""
+        raise self._unsupported("sample")
+
+    def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (B, C, H, W) -> their reconstructions, same shape, in [0, 1]."""
+        raise self._unsupported("reconstruct")
+
+    def interpolate(self, steps: int, seed_a: int, seed_b: int) -> torch.Tensor:
+        """A strip of `steps` images (steps, C, H, W) between the samples of two seeds."""
+        raise self._unsupported("interpolate")
+
+    def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """The family's metrics on a held-out loader, as plain floats."""
+        raise self._unsupported("evaluate")
+
+    # ----- training plumbing shared by families --------------------------------------
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            raise RuntimeError(f"{type(self).__name__} has no optimizer: set model.optimizer in the config")
+        opt = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": self.scheduler_factory(opt), "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # RNG states as tensors and ints only, so torch.load(weights_only=True) reads them.
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        checkpoint["rng"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": {"keys": torch.from_numpy(np.array(keys, dtype=np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached": float(cached)},
+            "python": random.getstate(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            checkpoint["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Applied in on_train_start: the sanity-check validation that runs first on a resume
+        # draws random numbers that the uninterrupted run never drew at this point.
+        self._pending_rng = checkpoint.get("rng")
+
+    def on_train_start(self) -> None:
+        rng, self._pending_rng = getattr(self, "_pending_rng", None), None
+        if rng:
+            restore_rng_state(rng)
+
+
+def restore_rng_state(rng: dict[str, Any]) -> None:
+    """Set torch, numpy, python (and CUDA) generators from a checkpoint's 'rng' entry."""
+    torch.set_rng_state(rng["torch"])
+    np_state = rng["numpy"]
+    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached"]))
+    version, internal, gauss = rng["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+
+
+def seeded_normal(shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Standard normal noise from its own generator: same seed, same noise, on any device."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen).to(device)

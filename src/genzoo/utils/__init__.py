@@ -1,0 +1,1 @@
+"""Helpers for run directories, config handling, loggers and checkpoints."""

@@ -1,0 +1,64 @@
+"""Finding and loading genzoo checkpoints with torch.load(weights_only=True) (DESIGN.md rule 5)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genzoo.models.base import GenerativeModel
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or not the one asked for. The message says what to do."""
+
+
+def find_checkpoint(run: str | Path, which: str = "last") -> Path:
+    """A run directory or a .ckpt file -> the checkpoint path (run/checkpoints/last.ckpt by default)."""
+    path = Path(run).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        candidates = [path / "checkpoints" / f"{which}.ckpt", path / f"{which}.ckpt"]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+        found = sorted(p.name for p in (path / "checkpoints").glob("*.ckpt")) if (path / "checkpoints").is_dir() else []
+        raise CheckpointError(f"no {which}.ckpt in run directory {path} (checkpoints there: {found or 'none'}); "
+                              f"pass run=<path to a .ckpt file> or train the run first")
+    raise CheckpointError(f"run={run} is neither a run directory nor a checkpoint file")
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint dict on the CPU, weights only; errors name the file."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"cannot read checkpoint {path} ({type(err).__name__}: {err}); it may be "
+                              f"truncated or not a genzoo checkpoint") from err
+    if not isinstance(ckpt, dict) or "genzoo" not in ckpt or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not a genzoo checkpoint (no 'genzoo' metadata); "
+                              f"train with genzoo-train to get one")
+    return ckpt
+
+
+def import_target(target: str) -> type:
+    module, _, name = target.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_model(run: str | Path, which: str = "last", device: str = "cpu") -> tuple[GenerativeModel, dict[str, Any]]:
+    """A trained model in eval mode and its checkpoint's genzoo metadata (config, model class)."""
+    path = find_checkpoint(run, which)
+    ckpt = read_checkpoint(path)
+    meta = ckpt["genzoo"]
+    cls = import_target(meta["model_target"])
+    model = cls(**ckpt.get("hyper_parameters", {}))
+    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not match {meta['model_target']}: missing {missing[:5]}, "
+                              f"unexpected {unexpected[:5]}")
+    meta = dict(meta, checkpoint_path=str(path), global_step=ckpt.get("global_step"))
+    return model.to(device).eval(), meta

@@ -1,0 +1,73 @@
+"""Building loggers and callbacks from their config groups."""
+
+from __future__ import annotations
+
+import logging
+import netrc
+import os
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger("genzoo")
+
+_WANDB = "lightning.pytorch.loggers.WandbLogger"
+
+
+def wandb_has_api_key() -> bool:
+    """True when W&B could authenticate: WANDB_API_KEY, or a netrc entry from `wandb login`."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc(os.environ.get("NETRC")).authenticators("api.wandb.ai") is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def _prepare_wandb(node: DictConfig, resume_run_id: str | None) -> None:
+    """Go offline (and say so once) without a key; reattach to a resumed run's id."""
+    mode = os.environ.get("WANDB_MODE", "")
+    if not node.get("offline") and mode not in ("offline", "disabled") and not wandb_has_api_key():
+        node.offline = True
+        log.warning("W&B: no API key found (WANDB_API_KEY or `wandb login`), so this run logs offline "
+                    "to %s/wandb. Upload it later with: wandb sync %s/wandb/offline-run-*",
+                    node.save_dir, node.save_dir)
+    if resume_run_id:
+        node.id = resume_run_id
+        node.resume = "allow"
+
+
+def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> list[Any]:
+    """One logger per entry of the `logger` group; entries set to null are left out."""
+    loggers = []
+    for name, node in (cfg or {}).items():
+        if node is None:
+            continue
+        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        if node.get("_target_") == _WANDB:
+            _prepare_wandb(node, resume_run_id)
+        log.debug("logger %s -> %s", name, node.get("_target_"))
+        loggers.append(instantiate(node, _convert_="all"))
+    return loggers
+
+
+def build_callbacks(cfg: DictConfig | None, model: L.LightningModule, has_logger: bool) -> list[L.Callback]:
+    """Callbacks of the `callbacks` group; ModelCheckpoint with monitor=null watches the model's metric."""
+    callbacks: list[L.Callback] = []
+    for name, node in (cfg or {}).items():
+        if node is None:
+            continue
+        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        target = str(node.get("_target_", ""))
+        if target.endswith("LearningRateMonitor") and not has_logger:
+            log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
+            continue
+        if target.endswith("ModelCheckpoint") and "monitor" in node and node.monitor is None:
+            node.monitor = getattr(model, "monitor", None)
+            node.mode = node.get("mode") or getattr(model, "monitor_mode", "min")
+            if node.monitor is None:
+                node.save_top_k = 0
+        callbacks.append(instantiate(node, _convert_="all"))
+    return callbacks

@@ -1,0 +1,50 @@
+"""Deciding where a run resumes from: explicit, never a silent fresh start (DESIGN.md rule 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from genzoo.utils.checkpoint import CheckpointError, read_checkpoint
+
+
+def resume_checkpoint(cfg: DictConfig) -> Path | None:
+    """The checkpoint to continue from, or None for a fresh run.
+
+    `ckpt_path=...` names one; `resume=true` means the run directory's own last.ckpt.
+    Either one that is not there is an error. A fresh run into a directory that already holds
+    checkpoints is an error too: it would overwrite them.
+    """
+    run_dir = Path(cfg.paths.run_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if cfg.get("ckpt_path"):
+        path = Path(str(cfg.ckpt_path)).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"ckpt_path={path} does not exist; give the path of a .ckpt file")
+        return path
+    if cfg.get("resume"):
+        if not last.is_file():
+            others = sorted(p.name for p in run_dir.parent.glob("*") if (p / "checkpoints" / "last.ckpt").is_file()) \
+                if run_dir.parent.is_dir() else []
+            raise CheckpointError(
+                f"resume=true but {last} does not exist. Pass the name of the run to continue "
+                f"(run_name=...; runs with checkpoints in {run_dir.parent}: {others or 'none'}), or drop resume=true "
+                f"to start a new run.")
+        return last
+    if last.is_file():
+        raise CheckpointError(f"run directory {run_dir} already holds {last.name}: add resume=true to continue "
+                              f"it, or choose another run_name to start afresh")
+    return None
+
+
+def check_same_model(meta: dict[str, Any], model_target: str, path: Path) -> None:
+    """Refuse to resume a checkpoint of another model family."""
+    if meta.get("model_target") != model_target:
+        raise CheckpointError(f"{path} holds a {meta.get('model_target')} but this run builds a {model_target}: "
+                              f"resume with the same model=..., or start a new run")
+
+
+def load_resume_metadata(path: Path | None) -> dict[str, Any]:
+    return read_checkpoint(path)["genzoo"] if path else {}
