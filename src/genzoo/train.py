@@ -9,11 +9,12 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from genzoo.callbacks.nan_guard import NaNGuard
 from genzoo.callbacks.run_metadata import RunMetadata
 from genzoo.utils.config import config_dir, to_plain
+from genzoo.utils.errors import exit_on_user_error
 from genzoo.utils.loggers import build_callbacks, build_loggers
 from genzoo.utils.resume import check_same_model, load_resume_metadata, resume_checkpoint
 from genzoo.utils.validate import check_config_types
@@ -57,7 +58,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
+    with exit_on_user_error():
+        metrics = train(cfg)
     # A sweeper that optimises reads the returned value (e.g. Optuna): the monitored metric.
     monitor = cfg.get("optimized_metric")
     return metrics.get(monitor) if monitor else None

@@ -1,0 +1,68 @@
+"""genzoo-eval: the family's metrics on the held-out split, written as JSON beside the run.
+
+    genzoo-eval run=runs/vae_digits/<name> [split=val iw_samples=256]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from genzoo.utils.checkpoint import load_model
+from genzoo.utils.config import config_dir
+from genzoo.utils.device import pick_device
+from genzoo.utils.errors import exit_on_user_error
+
+log = logging.getLogger("genzoo")
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate a run's checkpoint; return (and write) the metrics with their provenance."""
+    L.seed_everything(int(cfg.seed), verbose=False)
+    device = pick_device(cfg.device)
+    model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
+    if "iw_samples" in model.hparams and cfg.iw_samples:
+        model.hparams.iw_samples = int(cfg.iw_samples)
+    data_cfg = OmegaConf.merge(OmegaConf.create(meta["config"]["data"]), cfg.data or {})
+    data_cfg.batch_size = int(cfg.batch_size)
+    datamodule = instantiate(data_cfg, _convert_="all")
+    datamodule.prepare_data()
+    metrics = model.evaluate(datamodule.eval_dataloader(str(cfg.split)))
+    ckpt_path = Path(meta["checkpoint_path"]).resolve()
+    run_dir = ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    result = {
+        "model": meta["model_target"],
+        "checkpoint": str(ckpt_path),
+        "global_step": meta.get("global_step"),
+        "dataset": data_cfg.get("_target_"),
+        "split": str(cfg.split),
+        "seed": int(cfg.seed),
+        "hyper_parameters": dict(model.hparams),
+        "metrics": metrics,
+    }
+    out = Path(cfg.out) if cfg.out else run_dir / f"eval_{cfg.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)
+    log.info("metrics written to %s", out)
+    print(json.dumps(result, indent=2))
+    return result
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")
+def main(cfg: DictConfig) -> None:
+    with exit_on_user_error():
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Shared fixtures: composing train configs the way genzoo-train does, offline datasets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from genzoo.utils.config import config_dir
+from tests.fake_datasets import write_all
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+torch.set_num_threads(2)
+
+# Quiet, quick defaults for in-process training in tests.
+FAST = ["logger=csv", "callbacks.progress_bar=null", "trainer.enable_model_summary=false"]
+
+
+def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
+    """Compose configs/train.yaml with overrides, as `genzoo-train` would, into run_dir."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.choices...} resolve as in a real run
+    with open_dict(cfg):
+        cfg.paths.run_dir = str(run_dir)
+        del cfg.hydra
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    def _make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
+        return compose_train(FAST + list(overrides), run_dir or tmp_path / "run")
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def fake_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MNIST, Fashion-MNIST, CIFAR-10, CelebA and an image folder in their real formats."""
+    return write_all(tmp_path_factory.mktemp("datasets"))
