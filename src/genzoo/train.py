@@ -9,7 +9,7 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from genzoo.callbacks.nan_guard import NaNGuard
 from genzoo.callbacks.run_metadata import RunMetadata
@@ -33,15 +33,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule: L.LightningDataModule = instantiate(cfg.data, _convert_="all")
     model: L.LightningModule = instantiate(cfg.model, _convert_="all")
+    trainer_cfg = cfg.trainer
     if ckpt_path:
         check_same_model(meta, f"{type(model).__module__}.{type(model).__qualname__}", ckpt_path)
-        log.info("resuming from %s (global step %s)", ckpt_path, meta.get("global_step", "?"))
+        log.info("resuming from %s", ckpt_path)
+        # A sanity-check validation would draw random numbers the uninterrupted run never drew.
+        trainer_cfg = OmegaConf.merge(cfg.trainer, {"num_sanity_val_steps": 0})
 
     plain_cfg = to_plain(cfg)
     loggers = build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id"))
     callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
     callbacks += [NaNGuard(), RunMetadata(plain_cfg)]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = instantiate(trainer_cfg, callbacks=callbacks, logger=loggers or False)
     for logger in loggers:
         logger.log_hyperparams(plain_cfg)
 

@@ -89,14 +89,11 @@ class GenerativeModel(L.LightningModule):
             checkpoint["rng"]["cuda"] = torch.cuda.get_rng_state_all()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Applied in on_train_start: the sanity-check validation that runs first on a resume
-        # draws random numbers that the uninterrupted run never drew at this point.
-        self._pending_rng = checkpoint.get("rng")
-
-    def on_train_start(self) -> None:
-        rng, self._pending_rng = getattr(self, "_pending_rng", None), None
-        if rng:
-            restore_rng_state(rng)
+        # Restored before the fit loop builds the first data iterator (whose shuffling seed
+        # comes from the global RNG). genzoo-train skips the sanity check on resume so that
+        # no validation draws random numbers in between.
+        if checkpoint.get("rng"):
+            restore_rng_state(checkpoint["rng"])
 
 
 def restore_rng_state(rng: dict[str, Any]) -> None:

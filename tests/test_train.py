@@ -1,0 +1,114 @@
+"""Training behaviour: the VAE learns, runs are reproducible, resume is exact, NaNs stop a run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from genzoo.callbacks.nan_guard import NonFiniteLossError
+from genzoo.models.vae import VAE
+from genzoo.train import train
+from genzoo.utils.checkpoint import CheckpointError, load_model
+
+SHORT = ["trainer=cpu", "trainer.limit_train_batches=5", "trainer.limit_val_batches=2",
+         "model.iw_samples=4", "callbacks.image_grid.every_n_steps=0"]
+
+
+def read_metric(run_dir: Path, name: str) -> list[float]:
+    with open(run_dir / "csv" / "metrics.csv") as fh:
+        return [float(row[name]) for row in csv.DictReader(fh) if row.get(name)]
+
+
+def test_vae_learns_on_digits(make_cfg, tmp_path: Path) -> None:
+    """Validation -ELBO falls by a clear margin over ~90 steps; samples are not constant."""
+    run = tmp_path / "learn"
+    train(make_cfg("experiment=vae_digits", "trainer=cpu", "trainer.max_epochs=4", "model.iw_samples=4",
+                   "callbacks.image_grid.every_n_steps=0", run_dir=run))
+    neg_elbo = read_metric(run, "val/neg_elbo")
+    assert len(neg_elbo) == 4
+    assert neg_elbo[-1] < neg_elbo[0] - 60, f"val/neg_elbo did not improve enough: {neg_elbo}"
+    assert neg_elbo[-1] < 420, neg_elbo
+    model, _ = load_model(run)
+    samples = model.sample(32, seed=1)
+    assert samples.std(dim=0).mean() > 0.05, "all samples look the same"
+    assert torch.equal(samples, model.sample(32, seed=1)) and not torch.equal(samples, model.sample(32, seed=2))
+
+
+def test_deterministic_runs_give_identical_metrics(make_cfg, tmp_path: Path) -> None:
+    args = [*SHORT, "trainer.max_epochs=2", "trainer.deterministic=true", "seed=3"]
+    first = train(make_cfg(*args, run_dir=tmp_path / "a"))
+    second = train(make_cfg(*args, run_dir=tmp_path / "b"))
+    assert first == second
+    assert first != train(make_cfg(*args[:-1], "seed=4", run_dir=tmp_path / "c"))
+
+
+def _state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
+    args = [*SHORT, "trainer.deterministic=true", "model.kl_warmup_steps=30",
+            "model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:7}"]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
+    train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
+    assert _state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
+    train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
+
+    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    assert a["global_step"] == b["global_step"] == 20 and a["epoch"] == b["epoch"]
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, msg=f"weight {key} differs after resume")
+    opt_a, opt_b = a["optimizer_states"][0]["state"], b["optimizer_states"][0]["state"]
+    for idx in opt_a:
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            torch.testing.assert_close(opt_b[idx][name], opt_a[idx][name])
+    assert a["lr_schedulers"][0]["last_epoch"] == b["lr_schedulers"][0]["last_epoch"] == 20
+    # The metrics file of the resumed run continues the first part's steps.
+    assert read_metric(split, "step")[-1] >= 19
+
+
+def test_resume_without_checkpoint_is_an_error(make_cfg, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="resume=true but .*last.ckpt does not exist"):
+        train(make_cfg(*SHORT, "resume=true", run_dir=tmp_path / "never"))
+    with pytest.raises(CheckpointError, match="ckpt_path=.*does not exist"):
+        train(make_cfg(*SHORT, f"ckpt_path={tmp_path}/nope.ckpt", run_dir=tmp_path / "x"))
+    assert not (tmp_path / "never" / "checkpoints").exists()
+
+
+def test_fresh_run_into_existing_run_is_refused(make_cfg, tmp_path: Path) -> None:
+    train(make_cfg(*SHORT, "trainer.max_epochs=1", run_dir=tmp_path / "r"))
+    with pytest.raises(CheckpointError, match="already holds last.ckpt: add resume=true"):
+        train(make_cfg(*SHORT, "trainer.max_epochs=1", run_dir=tmp_path / "r"))
+
+
+def test_resume_refuses_checkpoint_of_another_model(make_cfg, tmp_path: Path, monkeypatch) -> None:
+    train(make_cfg(*SHORT, "trainer.max_epochs=1", run_dir=tmp_path / "r"))
+    ckpt = tmp_path / "r" / "checkpoints" / "last.ckpt"
+    state = _state(ckpt)
+    state["genzoo"]["model_target"] = "genzoo.models.other.Other"
+    torch.save(state, ckpt)
+    with pytest.raises(CheckpointError, match="holds a genzoo.models.other.Other"):
+        train(make_cfg(*SHORT, "trainer.max_epochs=2", "resume=true", run_dir=tmp_path / "r"))
+
+
+def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch) -> None:
+    original = VAE.training_step
+
+    def poisoned(self, batch, batch_idx):
+        loss = original(self, batch, batch_idx)
+        return loss * float("nan") if self.global_step == 7 else loss
+
+    monkeypatch.setattr(VAE, "training_step", poisoned)
+    run = tmp_path / "nan"
+    with pytest.raises(NonFiniteLossError, match="at global step 7"):
+        train(make_cfg(*SHORT, "trainer.max_epochs=3", run_dir=run))
+    saved = sorted((run / "checkpoints").glob("*.ckpt"))
+    assert saved, "the epoch before the NaN should have been checkpointed"
+    for path in saved:
+        state = _state(path)
+        assert state["global_step"] == 5
+        assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
