@@ -33,16 +33,24 @@ def write_cifar10(root: Path, per_batch: int = 16) -> Path:
     out = root / "cifar10" / "cifar-10-batches-py"
     out.mkdir(parents=True, exist_ok=True)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        entry = {"batch_label": name, "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, per_batch).tolist(),
-                 "filenames": [f"{name}_{i}.png" for i in range(per_batch)]}
+        entry = {
+            "batch_label": name,
+            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            "labels": rng.integers(0, 10, per_batch).tolist(),
+            "filenames": [f"{name}_{i}.png" for i in range(per_batch)],
+        }
         with open(out / name, "wb") as fh:
             pickle.dump(entry, fh, protocol=2)
     return out
 
 
-def write_images(folder: Path, count: int, size: tuple[int, int] = (178, 218), prefix: str = "",
-                 suffix: str = ".jpg") -> list[Path]:
+def write_images(
+    folder: Path,
+    count: int,
+    size: tuple[int, int] = (178, 218),
+    prefix: str = "",
+    suffix: str = ".jpg",
+) -> list[Path]:
     rng = np.random.default_rng(count)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -56,7 +64,9 @@ def write_images(folder: Path, count: int, size: tuple[int, int] = (178, 218), p
 def write_celeba(root: Path, n: int = 12) -> Path:
     out = root / "celeba"
     files = write_images(out / "img_align_celeba", n)
-    lines = [f"{p.name} {0 if i < n // 2 else 1 if i < 3 * n // 4 else 2}" for i, p in enumerate(files)]
+    lines = [
+        f"{p.name} {0 if i < n // 2 else 1 if i < 3 * n // 4 else 2}" for i, p in enumerate(files)
+    ]
     (out / "list_eval_partition.txt").write_text("\n".join(lines) + "\n")
     return out
 

@@ -18,7 +18,16 @@ def options(group: str) -> list[str]:
 
 
 def test_every_group_has_options() -> None:
-    for group in ("model", "data", "trainer", "logger", "callbacks", "debug", "experiment", "paths"):
+    for group in (
+        "model",
+        "data",
+        "trainer",
+        "logger",
+        "callbacks",
+        "debug",
+        "experiment",
+        "paths",
+    ):
         assert options(group), f"configs/{group} is empty"
 
 

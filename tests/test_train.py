@@ -13,8 +13,13 @@ from genzoo.models.vae import VAE
 from genzoo.train import train
 from genzoo.utils.checkpoint import CheckpointError, load_model
 
-SHORT = ["trainer=cpu", "trainer.limit_train_batches=5", "trainer.limit_val_batches=2",
-         "model.iw_samples=4", "callbacks.image_grid.every_n_steps=0"]
+SHORT = [
+    "trainer=cpu",
+    "trainer.limit_train_batches=5",
+    "trainer.limit_val_batches=2",
+    "model.iw_samples=4",
+    "callbacks.image_grid.every_n_steps=0",
+]
 
 
 def read_metric(run_dir: Path, name: str) -> list[float]:
@@ -25,8 +30,16 @@ def read_metric(run_dir: Path, name: str) -> list[float]:
 def test_vae_learns_on_digits(make_cfg, tmp_path: Path) -> None:
     """Validation -ELBO falls by a clear margin over ~90 steps; samples are not constant."""
     run = tmp_path / "learn"
-    train(make_cfg("experiment=vae_digits", "trainer=cpu", "trainer.max_epochs=4", "model.iw_samples=4",
-                   "callbacks.image_grid.every_n_steps=0", run_dir=run))
+    train(
+        make_cfg(
+            "experiment=vae_digits",
+            "trainer=cpu",
+            "trainer.max_epochs=4",
+            "model.iw_samples=4",
+            "callbacks.image_grid.every_n_steps=0",
+            run_dir=run,
+        )
+    )
     neg_elbo = read_metric(run, "val/neg_elbo")
     assert len(neg_elbo) == 4
     assert neg_elbo[-1] < neg_elbo[0] - 60, f"val/neg_elbo did not improve enough: {neg_elbo}"
@@ -34,7 +47,9 @@ def test_vae_learns_on_digits(make_cfg, tmp_path: Path) -> None:
     model, _ = load_model(run)
     samples = model.sample(32, seed=1)
     assert samples.std(dim=0).mean() > 0.05, "all samples look the same"
-    assert torch.equal(samples, model.sample(32, seed=1)) and not torch.equal(samples, model.sample(32, seed=2))
+    assert torch.equal(samples, model.sample(32, seed=1)) and not torch.equal(
+        samples, model.sample(32, seed=2)
+    )
 
 
 def test_deterministic_runs_give_identical_metrics(make_cfg, tmp_path: Path) -> None:
@@ -50,8 +65,12 @@ def _state(path: Path) -> dict:
 
 
 def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
-    args = [*SHORT, "trainer.deterministic=true", "model.kl_warmup_steps=30",
-            "model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:7}"]
+    args = [
+        *SHORT,
+        "trainer.deterministic=true",
+        "model.kl_warmup_steps=30",
+        "model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:7}",
+    ]
     whole, split = tmp_path / "whole", tmp_path / "split"
     train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
     train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
@@ -61,7 +80,9 @@ def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
     assert a["global_step"] == b["global_step"] == 20 and a["epoch"] == b["epoch"]
     for key, value in a["state_dict"].items():
-        torch.testing.assert_close(b["state_dict"][key], value, msg=f"weight {key} differs after resume")
+        torch.testing.assert_close(
+            b["state_dict"][key], value, msg=f"weight {key} differs after resume"
+        )
     opt_a, opt_b = a["optimizer_states"][0]["state"], b["optimizer_states"][0]["state"]
     for idx in opt_a:
         for name in ("exp_avg", "exp_avg_sq", "step"):
@@ -111,4 +132,6 @@ def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch) -
     for path in saved:
         state = _state(path)
         assert state["global_step"] == 5
-        assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
+        assert all(
+            torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()
+        )

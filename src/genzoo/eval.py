@@ -1,6 +1,6 @@
 """genzoo-eval: the family's metrics on the held-out split, written as JSON beside the run.
 
-    genzoo-eval run=runs/vae_digits/<name> [split=val iw_samples=256]
+genzoo-eval run=runs/vae_digits/<name> [split=val iw_samples=256]
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from genzoo.errors import exit_on_user_error
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.config import config_dir
 from genzoo.utils.device import pick_device
-from genzoo.utils.errors import exit_on_user_error
 
 log = logging.getLogger("genzoo")
 
@@ -37,7 +37,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule.prepare_data()
     metrics = model.evaluate(datamodule.eval_dataloader(str(cfg.split)))
     ckpt_path = Path(meta["checkpoint_path"]).resolve()
-    run_dir = ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    run_dir = (
+        ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    )
     result = {
         "model": meta["model_target"],
         "checkpoint": str(ckpt_path),

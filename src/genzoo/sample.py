@@ -1,8 +1,8 @@
 """genzoo-sample: images from a trained run through the model contract.
 
-    genzoo-sample run=runs/vae_digits/<name> n=64 seed=0
-    genzoo-sample run=<ckpt> reconstruct=val          # reconstructions of validation images
-    genzoo-sample run=<ckpt> reconstruct=my_digits/   # ... or of your own image files
+genzoo-sample run=runs/vae_digits/<name> n=64 seed=0
+genzoo-sample run=<ckpt> reconstruct=val          # reconstructions of validation images
+genzoo-sample run=<ckpt> reconstruct=my_digits/   # ... or of your own image files
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from torchvision.utils import make_grid, save_image
 
 from genzoo.data.folders import IMAGE_SUFFIXES, open_image
 from genzoo.data.transforms import center_crop_resize, pil_to_tensor, to_channels
+from genzoo.errors import exit_on_user_error
 from genzoo.models.base import GenerativeModel
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.config import config_dir
 from genzoo.utils.device import pick_device
-from genzoo.utils.errors import exit_on_user_error
 
 log = logging.getLogger("genzoo")
 
@@ -38,16 +38,33 @@ def _images_to_reconstruct(spec: str, meta: dict, model: GenerativeModel, n: int
 
         datamodule = instantiate(data_cfg, _convert_="all")
         datamodule.setup("validate")
-        images = torch.cat([b["image"] for _, b in zip(range(math.ceil(n / datamodule.batch_size)),
-                                                          datamodule.val_dataloader())])
+        images = torch.cat(
+            [
+                b["image"]
+                for _, b in zip(
+                    range(math.ceil(n / datamodule.batch_size)), datamodule.val_dataloader(), strict=False
+                )
+            ]
+        )
         return images[:n]
     paths = [Path(p).expanduser() for p in spec.split(",")]
-    files = [f for p in paths for f in (sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
-                                         if p.is_dir() else [p])]
+    files = [
+        f
+        for p in paths
+        for f in (
+            sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            if p.is_dir()
+            else [p]
+        )
+    ]
     if not files:
         raise FileNotFoundError(f"reconstruct={spec}: no image files found")
-    return torch.stack([to_channels(pil_to_tensor(center_crop_resize(open_image(f), size)), channels)
-                        for f in files[:n]])
+    return torch.stack(
+        [
+            to_channels(pil_to_tensor(center_crop_resize(open_image(f), size)), channels)
+            for f in files[:n]
+        ]
+    )
 
 
 def sample(cfg: DictConfig) -> dict[str, str]:
@@ -63,7 +80,9 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     nrow = cfg.nrow or max(1, int(math.sqrt(cfg.n)))
 
     if model.supports("sample"):
-        images = model.sample(int(cfg.n), seed=int(cfg.seed), temperature=float(cfg.temperature)).cpu()
+        images = model.sample(
+            int(cfg.n), seed=int(cfg.seed), temperature=float(cfg.temperature)
+        ).cpu()
         if cfg.grid:
             written["samples"] = str(out_dir / f"samples_{stem}.png")
             save_image(make_grid(images, nrow=nrow), written["samples"])
@@ -79,12 +98,20 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         written["reconstructions"] = str(out_dir / f"reconstructions_{stem}.png")
         save_image(make_grid(torch.cat([x.cpu(), recon]), nrow=len(x)), written["reconstructions"])
     elif cfg.reconstruct:
-        log.warning("%s cannot reconstruct; reconstruct=%s ignored", type(model).__name__, cfg.reconstruct)
+        log.warning(
+            "%s cannot reconstruct; reconstruct=%s ignored", type(model).__name__, cfg.reconstruct
+        )
     if cfg.interpolate and model.supports("interpolate"):
-        rows = [model.interpolate(int(cfg.interpolation_steps), cfg.seed + 2 * r, cfg.seed + 2 * r + 1).cpu()
-                for r in range(int(cfg.interpolation_rows))]
+        rows = [
+            model.interpolate(
+                int(cfg.interpolation_steps), cfg.seed + 2 * r, cfg.seed + 2 * r + 1
+            ).cpu()
+            for r in range(int(cfg.interpolation_rows))
+        ]
         written["interpolations"] = str(out_dir / f"interpolations_{stem}.png")
-        save_image(make_grid(torch.cat(rows), nrow=int(cfg.interpolation_steps)), written["interpolations"])
+        save_image(
+            make_grid(torch.cat(rows), nrow=int(cfg.interpolation_steps)), written["interpolations"]
+        )
     for kind, path in written.items():
         log.info("%s: %s", kind, path)
     print(json.dumps(written))

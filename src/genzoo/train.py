@@ -1,4 +1,7 @@
-"""genzoo-train: `train(cfg)` is a function of the composed config; `main()` is its Hydra shell."""
+"""genzoo-train: `train(cfg)` is a function of the composed config; `main()` is its Hydra shell.
+
+Heavy imports (torch, Lightning) happen inside `train` so that `--help` and `--cfg` are quick.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +10,25 @@ import logging
 from pathlib import Path
 
 import hydra
-import lightning as L
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.callbacks.nan_guard import NaNGuard
-from genzoo.callbacks.run_metadata import RunMetadata
+from genzoo.errors import exit_on_user_error
 from genzoo.utils.config import config_dir, to_plain
-from genzoo.utils.errors import exit_on_user_error
-from genzoo.utils.loggers import build_callbacks, build_loggers
-from genzoo.utils.resume import check_same_model, load_resume_metadata, resume_checkpoint
-from genzoo.utils.validate import check_config_types
 
 log = logging.getLogger("genzoo")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train the configured model on the configured data; return the final logged metrics."""
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from genzoo.callbacks.nan_guard import NaNGuard
+    from genzoo.callbacks.run_metadata import RunMetadata
+    from genzoo.utils.loggers import build_callbacks, build_loggers
+    from genzoo.utils.resume import check_same_model, load_resume_metadata, resume_checkpoint
+    from genzoo.utils.validate import check_config_types
+
     check_config_types(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True)
@@ -53,7 +58,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
-        summary = {"global_step": trainer.global_step, "epoch": trainer.current_epoch, "metrics": metrics}
+        summary = {
+            "global_step": trainer.global_step,
+            "epoch": trainer.current_epoch,
+            "metrics": metrics,
+        }
         (run_dir / "final_metrics.json").write_text(json.dumps(summary, indent=2))
         log.info("run directory: %s", run_dir)
     return metrics

@@ -19,8 +19,15 @@ class ImageGridLogger(L.Callback):
     PNG files land in `out_dir` whatever the logger, so `logger=csv` runs keep their images.
     """
 
-    def __init__(self, out_dir: str, every_n_steps: int = 500, num_samples: int = 64, seed: int = 0,
-                 interpolation_steps: int = 10, interpolation_rows: int = 4) -> None:
+    def __init__(
+        self,
+        out_dir: str,
+        every_n_steps: int = 500,
+        num_samples: int = 64,
+        seed: int = 0,
+        interpolation_steps: int = 10,
+        interpolation_rows: int = 4,
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.every_n_steps, self.num_samples, self.seed = every_n_steps, num_samples, seed
         self.interpolation_steps, self.interpolation_rows = interpolation_steps, interpolation_rows
@@ -42,19 +49,27 @@ class ImageGridLogger(L.Callback):
         out: dict[str, torch.Tensor] = {}
         nrow = max(1, int(self.num_samples**0.5))
         if model.supports("sample"):
-            out["samples"] = make_grid(model.sample(self.num_samples, seed=self.seed).cpu(), nrow=nrow)
+            out["samples"] = make_grid(
+                model.sample(self.num_samples, seed=self.seed).cpu(), nrow=nrow
+            )
         batch = self._reference_batch(trainer) if model.supports("reconstruct") else None
         if batch is not None:
             x = batch["image"].to(model.device)
             recon = model.reconstruct(x, batch.get("label", None) if "label" in batch else None)
             if len(x) % 8 == 0:  # rows of 8 originals, each followed by their reconstructions
-                pairs = torch.stack([x.view(-1, 8, *x.shape[1:]), recon.view(-1, 8, *x.shape[1:])], 1)
+                pairs = torch.stack(
+                    [x.view(-1, 8, *x.shape[1:]), recon.view(-1, 8, *x.shape[1:])], 1
+                )
                 out["reconstructions"] = make_grid(pairs.flatten(0, 2).cpu(), nrow=8)
             else:  # originals above, reconstructions below
                 out["reconstructions"] = make_grid(torch.cat([x, recon]).cpu(), nrow=len(x))
         if model.supports("interpolate"):
-            rows = [model.interpolate(self.interpolation_steps, self.seed + 2 * r, self.seed + 2 * r + 1)
-                    for r in range(self.interpolation_rows)]
+            rows = [
+                model.interpolate(
+                    self.interpolation_steps, self.seed + 2 * r, self.seed + 2 * r + 1
+                )
+                for r in range(self.interpolation_rows)
+            ]
             out["interpolations"] = make_grid(torch.cat(rows).cpu(), nrow=self.interpolation_steps)
         return out
 
@@ -81,8 +96,14 @@ class ImageGridLogger(L.Callback):
                 elif isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_image(f"images/{name}", grid, global_step=step)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs) -> None:
-        if self.every_n_steps > 0 and trainer.global_step % self.every_n_steps == 0 and trainer.global_step > 0:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs
+    ) -> None:
+        if (
+            self.every_n_steps > 0
+            and trainer.global_step % self.every_n_steps == 0
+            and trainer.global_step > 0
+        ):
             self.log_grids(trainer, pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

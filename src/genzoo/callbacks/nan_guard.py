@@ -7,8 +7,10 @@ import math
 import lightning as L
 import torch
 
+from genzoo.errors import GenzooError
 
-class NonFiniteLossError(FloatingPointError):
+
+class NonFiniteLossError(GenzooError, FloatingPointError):
     """Raised by NaNGuard; training stops before the bad step updates any weight or checkpoint."""
 
 
@@ -18,12 +20,17 @@ class NaNGuard(L.Callback):
     Raising before backward means no optimizer step and no checkpoint sees the bad value.
     """
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
         if torch.isfinite(loss).all():
             return
         bad = sorted(
-            name for name, value in trainer.callback_metrics.items()
-            if name.startswith("train/") and isinstance(value, torch.Tensor) and not torch.isfinite(value).all()
+            name
+            for name, value in trainer.callback_metrics.items()
+            if name.startswith("train/")
+            and isinstance(value, torch.Tensor)
+            and not torch.isfinite(value).all()
         )
         named = f" Non-finite logged losses: {', '.join(bad)}." if bad else ""
         raise NonFiniteLossError(
@@ -33,8 +40,13 @@ class NaNGuard(L.Callback):
         )
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        monitored = [n for n, v in trainer.callback_metrics.items()
-                     if n.startswith("val/") and isinstance(v, torch.Tensor) and not math.isfinite(v.float().mean())]
+        monitored = [
+            n
+            for n, v in trainer.callback_metrics.items()
+            if n.startswith("val/")
+            and isinstance(v, torch.Tensor)
+            and not math.isfinite(v.float().mean())
+        ]
         if monitored:
             raise NonFiniteLossError(
                 f"validation metrics {', '.join(sorted(monitored))} are not finite at global step "

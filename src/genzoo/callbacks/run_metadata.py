@@ -17,8 +17,9 @@ class RunMetadata(L.Callback):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
 
-    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                           checkpoint: dict[str, Any]) -> None:
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         wandb_ids = [lg.version for lg in trainer.loggers if isinstance(lg, WandbLogger)]
         cls = type(pl_module)
         checkpoint["genzoo"] = {

@@ -24,8 +24,14 @@ def default_data_root() -> Path:
 class TensorImageDataset(Dataset):
     """uint8 or float images (N, C, H, W) + labels (N,) -> {'image', 'label'} at a target size."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, image_size: int, channels: int,
-                 hflip: bool = False) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        image_size: int,
+        channels: int,
+        hflip: bool = False,
+    ) -> None:
         self.images, self.labels = images, labels
         self.image_size, self.channels, self.hflip = image_size, channels, hflip
 
@@ -49,9 +55,16 @@ class ImageDataModule(L.LightningDataModule):
 
     name: str = "images"
 
-    def __init__(self, image_size: int = 32, channels: int = 1, batch_size: int = 64,
-                 num_workers: int = 0, root: str | None = None, num_classes: int = 0,
-                 pin_memory: bool = False) -> None:
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 1,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        root: str | None = None,
+        num_classes: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
         super().__init__()
         self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
         self.num_workers, self.num_classes, self.pin_memory = num_workers, num_classes, pin_memory
@@ -61,10 +74,18 @@ class ImageDataModule(L.LightningDataModule):
 
     def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
         if dataset is None:
-            raise RuntimeError(f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first")
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=self.num_workers > 0)
+            raise RuntimeError(
+                f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first"
+            )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)
@@ -87,5 +108,3 @@ def fixed_split(n: int, val_count: int, seed: int = 0) -> tuple[torch.Tensor, to
     """A deterministic train/val index split that does not depend on the run seed."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[val_count:], perm[:val_count]
-
-

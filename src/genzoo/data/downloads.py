@@ -32,11 +32,15 @@ def check_file(path: Path, md5: str | None, hint: str) -> None:
     if not path.is_file():
         raise DatasetError(f"missing dataset file {path}. {hint}")
     if looks_like_html(path):
-        raise DatasetError(f"{path} is an HTML page, not the dataset file (the host refused the "
-                           f"download). Delete it and fetch the file by hand. {hint}")
+        raise DatasetError(
+            f"{path} is an HTML page, not the dataset file (the host refused the "
+            f"download). Delete it and fetch the file by hand. {hint}"
+        )
     if md5 is not None and (actual := md5sum(path)) != md5:
-        raise DatasetError(f"{path} fails its checksum (md5 {actual}, expected {md5}): the file is "
-                           f"corrupt or incomplete. Delete it and download again. {hint}")
+        raise DatasetError(
+            f"{path} fails its checksum (md5 {actual}, expected {md5}): the file is "
+            f"corrupt or incomplete. Delete it and download again. {hint}"
+        )
 
 
 def download(urls: list[str], dest: Path, md5: str | None, hint: str = "") -> Path:
@@ -59,5 +63,8 @@ def download(urls: list[str], dest: Path, md5: str | None, hint: str = "") -> Pa
             errors.append(f"{url}: {err}")
         finally:
             tmp.unlink(missing_ok=True)
-    raise DatasetError(f"could not download {dest.name} to {dest}:\n  " + "\n  ".join(errors) +
-                       (f"\n{hint}" if hint else ""))
+    raise DatasetError(
+        f"could not download {dest.name} to {dest}:\n  "
+        + "\n  ".join(errors)
+        + (f"\n{hint}" if hint else "")
+    )

@@ -23,10 +23,22 @@ class DigitsDataModule(ImageDataModule):
     name = "digits"
     val_count = 297
 
-    def __init__(self, image_size: int = 32, channels: int = 1, batch_size: int = 64,
-                 num_workers: int = 0, **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, num_classes=10, **kwargs)
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 1,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            num_classes=10,
+            **kwargs,
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -39,8 +51,12 @@ class DigitsDataModule(ImageDataModule):
         images = resize(images, self.image_size)
         labels = torch.from_numpy(digits.target.astype(np.int64))
         train_idx, val_idx = fixed_split(len(images), self.val_count)
-        self.train_set = TensorImageDataset(images[train_idx], labels[train_idx], self.image_size, self.channels)
-        self.val_set = TensorImageDataset(images[val_idx], labels[val_idx], self.image_size, self.channels)
+        self.train_set = TensorImageDataset(
+            images[train_idx], labels[train_idx], self.image_size, self.channels
+        )
+        self.val_set = TensorImageDataset(
+            images[val_idx], labels[val_idx], self.image_size, self.channels
+        )
 
 
 def _load_bundled_photos() -> dict[str, np.ndarray]:
@@ -49,7 +65,14 @@ def _load_bundled_photos() -> dict[str, np.ndarray]:
     from sklearn.datasets import load_sample_images
 
     photos: dict[str, np.ndarray] = {}
-    for name in ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field"):
+    for name in (
+        "astronaut",
+        "chelsea",
+        "coffee",
+        "rocket",
+        "immunohistochemistry",
+        "hubble_deep_field",
+    ):
         try:
             img = getattr(skdata, name)()
         except Exception as err:  # a photo that needs a download is skipped, not fatal
@@ -58,7 +81,7 @@ def _load_bundled_photos() -> dict[str, np.ndarray]:
         if img.ndim == 3 and img.shape[2] >= 3:
             photos[name] = np.ascontiguousarray(img[..., :3])
     sample = load_sample_images()
-    for fname, img in zip(sample.filenames, sample.images):
+    for fname, img in zip(sample.filenames, sample.images, strict=False):
         photos[fname.rsplit("/", 1)[-1].split(".")[0]] = img
     return photos
 
@@ -70,8 +93,15 @@ class RandomCropDataset(Dataset):
     evaluation crops use a per-index generator so every run sees the same ones.
     """
 
-    def __init__(self, photos: list[torch.Tensor], length: int, crop_size: int, image_size: int,
-                 channels: int, fixed: bool) -> None:
+    def __init__(
+        self,
+        photos: list[torch.Tensor],
+        length: int,
+        crop_size: int,
+        image_size: int,
+        channels: int,
+        fixed: bool,
+    ) -> None:
         self.photos, self.length, self.crop_size = photos, length, crop_size
         self.image_size, self.channels, self.fixed = image_size, channels, fixed
 
@@ -80,7 +110,11 @@ class RandomCropDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         gen = torch.Generator().manual_seed(i) if self.fixed else None
-        k = int(torch.randint(len(self.photos), (), generator=gen)) if not self.fixed else i % len(self.photos)
+        k = (
+            int(torch.randint(len(self.photos), (), generator=gen))
+            if not self.fixed
+            else i % len(self.photos)
+        )
         photo = self.photos[k]  # (3, H, W) float
         _, h, w = photo.shape
         top = int(torch.randint(h - self.crop_size + 1, (), generator=gen))
@@ -97,12 +131,25 @@ class PhotosDataModule(ImageDataModule):
 
     name = "photos"
 
-    def __init__(self, image_size: int = 64, channels: int = 3, batch_size: int = 16,
-                 num_workers: int = 0, crop_size: int = 128,
-                 held_out: tuple[str, ...] = ("coffee", "flower"), train_crops: int = 2048,
-                 val_crops: int = 128, **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, **kwargs)
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        crop_size: int = 128,
+        held_out: tuple[str, ...] = ("coffee", "flower"),
+        train_crops: int = 2048,
+        val_crops: int = 128,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            **kwargs,
+        )
         self.crop_size, self.held_out = crop_size, tuple(held_out)
         self.train_crops, self.val_crops = train_crops, val_crops
 
@@ -112,8 +159,13 @@ class PhotosDataModule(ImageDataModule):
         photos = _load_bundled_photos()
         unknown = [n for n in self.held_out if n not in photos]
         if unknown:
-            raise ValueError(f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}")
-        as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255.0 for n, p in photos.items()}
+            raise ValueError(
+                f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
+            )
+        as_tensor = {
+            n: torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255.0
+            for n, p in photos.items()
+        }
         train = [t for n, t in sorted(as_tensor.items()) if n not in self.held_out]
         val = [as_tensor[n] for n in self.held_out]
         self.photo_names = sorted(photos)

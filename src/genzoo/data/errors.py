@@ -1,5 +1,7 @@
 """The one error type for bad dataset input: it names the path and what to do."""
 
+from genzoo.errors import GenzooError
 
-class DatasetError(RuntimeError):
+
+class DatasetError(GenzooError, RuntimeError):
     """A dataset file is missing, corrupt or empty. The message says which and what to do."""

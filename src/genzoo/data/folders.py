@@ -25,25 +25,41 @@ def open_image(path: Path) -> Image.Image:
             img.load()  # decode now so a truncated file fails here, not later
             return img.copy()
     except (OSError, UnidentifiedImageError, SyntaxError) as err:
-        raise DatasetError(f"cannot read image {path} ({err}): delete or replace the file, or set "
-                           f"data.on_error=skip to leave such files out with a warning") from err
+        raise DatasetError(
+            f"cannot read image {path} ({err}): delete or replace the file, or set "
+            f"data.on_error=skip to leave such files out with a warning"
+        ) from err
 
 
 def list_images(folder: Path) -> list[Path]:
     """All image files under `folder`, sorted; a DatasetError if there is none."""
     if not folder.is_dir():
-        raise DatasetError(f"image folder {folder} does not exist: set data.path to a folder of images")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        raise DatasetError(
+            f"image folder {folder} does not exist: set data.path to a folder of images"
+        )
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     if not files:
-        raise DatasetError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise DatasetError(
+            f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     return files
 
 
 class ImageFileDataset(Dataset):
     """Files -> {'image', 'label'}: center crop, resize, optional flip. `on_error`: raise or skip."""
 
-    def __init__(self, files: list[Path], image_size: int, channels: int, crop: int | None = None,
-                 hflip: bool = False, on_error: str = "raise", labels: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        image_size: int,
+        channels: int,
+        crop: int | None = None,
+        hflip: bool = False,
+        on_error: str = "raise",
+        labels: list[int] | None = None,
+    ) -> None:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"data.on_error='{on_error}' is not known: use raise or skip")
         self.files, self.image_size, self.channels, self.crop = files, image_size, channels, crop
@@ -63,11 +79,15 @@ class ImageFileDataset(Dataset):
                     raise
                 warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
                 continue
-            x = to_channels(pil_to_tensor(center_crop_resize(img, self.image_size, self.crop)), self.channels)
+            x = to_channels(
+                pil_to_tensor(center_crop_resize(img, self.image_size, self.crop)), self.channels
+            )
             if self.hflip and torch.rand(()) < 0.5:
                 x = x.flip(-1)
             return {"image": x, "label": torch.tensor(self.labels[j])}
-        raise DatasetError(f"no readable image among {len(self.files)} files (first: {self.files[0]})")
+        raise DatasetError(
+            f"no readable image among {len(self.files)} files (first: {self.files[0]})"
+        )
 
 
 class ImageFolderDataModule(ImageDataModule):
@@ -75,12 +95,31 @@ class ImageFolderDataModule(ImageDataModule):
 
     name = "image_folder"
 
-    def __init__(self, path: str, image_size: int = 64, channels: int = 3, batch_size: int = 32,
-                 num_workers: int = 2, val_fraction: float = 0.05, hflip: bool = True,
-                 on_error: str = "raise", **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, **kwargs)
-        self.path, self.val_fraction, self.hflip, self.on_error = Path(path).expanduser(), val_fraction, hflip, on_error
+    def __init__(
+        self,
+        path: str,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        val_fraction: float = 0.05,
+        hflip: bool = True,
+        on_error: str = "raise",
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            **kwargs,
+        )
+        self.path, self.val_fraction, self.hflip, self.on_error = (
+            Path(path).expanduser(),
+            val_fraction,
+            hflip,
+            on_error,
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -99,9 +138,11 @@ CELEBA_FILES = {  # Google Drive ids and md5 sums of the aligned-and-cropped rel
     "img_align_celeba.zip": ("0B7EVK8r0v71pZjFTYXZWM3FlRnM", "00d2c5bc6d35e252742224ab0c1e8fcb"),
     "list_eval_partition.txt": ("0B7EVK8r0v71pY0NSMzRuSXJEVkk", "d32c9cbf5e040fd4025c592c306e6668"),
 }
-CELEBA_MANUAL = ("Google Drive often refuses scripted downloads. Fetch img_align_celeba.zip and "
-                 "list_eval_partition.txt from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
-                 "(Align&Cropped Images) into {folder}, then run again.")
+CELEBA_MANUAL = (
+    "Google Drive often refuses scripted downloads. Fetch img_align_celeba.zip and "
+    "list_eval_partition.txt from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
+    "(Align&Cropped Images) into {folder}, then run again."
+)
 
 
 class CelebADataModule(ImageDataModule):
@@ -109,11 +150,25 @@ class CelebADataModule(ImageDataModule):
 
     name = "celeba"
 
-    def __init__(self, image_size: int = 64, channels: int = 3, batch_size: int = 64,
-                 num_workers: int = 2, crop: int = 140, download: bool = True, hflip: bool = True,
-                 on_error: str = "raise", **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, **kwargs)
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 64,
+        num_workers: int = 2,
+        crop: int = 140,
+        download: bool = True,
+        hflip: bool = True,
+        on_error: str = "raise",
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            **kwargs,
+        )
         self.crop, self.download, self.hflip, self.on_error = crop, download, hflip, on_error
 
     @property
@@ -121,7 +176,9 @@ class CelebADataModule(ImageDataModule):
         return self.root / "celeba"
 
     def prepare_data(self) -> None:
-        if (self.folder / "img_align_celeba").is_dir() and (self.folder / "list_eval_partition.txt").is_file():
+        if (self.folder / "img_align_celeba").is_dir() and (
+            self.folder / "list_eval_partition.txt"
+        ).is_file():
             return
         hint = CELEBA_MANUAL.format(folder=self.folder)
         for fname, (file_id, md5) in CELEBA_FILES.items():
@@ -150,7 +207,12 @@ class CelebADataModule(ImageDataModule):
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
                 raise DatasetError(f"{partition}:{lineno}: expected '<file> <0|1|2>', got {line!r}")
             splits[int(parts[1])].append(images / parts[0])
-        args = dict(image_size=self.image_size, channels=self.channels, crop=self.crop, on_error=self.on_error)
+        args = dict(
+            image_size=self.image_size,
+            channels=self.channels,
+            crop=self.crop,
+            on_error=self.on_error,
+        )
         self.train_set = ImageFileDataset(splits[0], hflip=self.hflip, **args)
         self.val_set = ImageFileDataset(splits[1], **args)
         self.test_set = ImageFileDataset(splits[2], **args)

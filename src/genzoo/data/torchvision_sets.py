@@ -44,7 +44,9 @@ def read_idx(path: Path) -> np.ndarray:
     except (OSError, EOFError) as err:
         raise DatasetError(f"cannot read {path} ({err}): delete it and download again") from err
     if len(data) < 8 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise DatasetError(f"{path} is not an IDX file of unsigned bytes: delete it and download again")
+        raise DatasetError(
+            f"{path} is not an IDX file of unsigned bytes: delete it and download again"
+        )
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
@@ -58,12 +60,28 @@ class MNISTDataModule(ImageDataModule):
 
     name = "mnist"
     files = MNIST_FILES
-    mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+    mirrors = (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    )
 
-    def __init__(self, image_size: int = 32, channels: int = 1, batch_size: int = 128,
-                 num_workers: int = 0, download: bool = True, **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, num_classes=10, **kwargs)
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 1,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        download: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            num_classes=10,
+            **kwargs,
+        )
         self.download = download
 
     @property
@@ -74,22 +92,34 @@ class MNISTDataModule(ImageDataModule):
         if not self.download:
             return
         for fname, md5 in self.files.values():
-            download([m + fname for m in self.mirrors], self.folder / fname, md5,
-                     hint=f"Place {fname} from {self.mirrors[0]} in {self.folder}.")
+            download(
+                [m + fname for m in self.mirrors],
+                self.folder / fname,
+                md5,
+                hint=f"Place {fname} from {self.mirrors[0]} in {self.folder}.",
+            )
 
     def _split(self, split: str) -> TensorImageDataset:
         images = read_idx(self._path(f"{split}_images"))
         labels = read_idx(self._path(f"{split}_labels"))
         if len(images) != len(labels):
-            raise DatasetError(f"{self.folder}: {len(images)} {split} images but {len(labels)} labels")
-        return TensorImageDataset(torch.from_numpy(images.copy())[:, None],
-                                  torch.from_numpy(labels.astype(np.int64)), self.image_size, self.channels)
+            raise DatasetError(
+                f"{self.folder}: {len(images)} {split} images but {len(labels)} labels"
+            )
+        return TensorImageDataset(
+            torch.from_numpy(images.copy())[:, None],
+            torch.from_numpy(labels.astype(np.int64)),
+            self.image_size,
+            self.channels,
+        )
 
     def _path(self, key: str) -> Path:
         path = self.folder / self.files[key][0]
         if not path.is_file():
-            raise DatasetError(f"missing dataset file {path}: run with data.download=true, or place "
-                               f"the files from {self.mirrors[0]} in {self.folder}")
+            raise DatasetError(
+                f"missing dataset file {path}: run with data.download=true, or place "
+                f"the files from {self.mirrors[0]} in {self.folder}"
+            )
         return path
 
     def setup(self, stage: str | None = None) -> None:
@@ -108,10 +138,24 @@ class CIFAR10DataModule(ImageDataModule):
 
     name = "cifar10"
 
-    def __init__(self, image_size: int = 32, channels: int = 3, batch_size: int = 128,
-                 num_workers: int = 2, download: bool = True, hflip: bool = True, **kwargs) -> None:
-        super().__init__(image_size=image_size, channels=channels, batch_size=batch_size,
-                         num_workers=num_workers, num_classes=10, **kwargs)
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 3,
+        batch_size: int = 128,
+        num_workers: int = 2,
+        download: bool = True,
+        hflip: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            image_size=image_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            num_classes=10,
+            **kwargs,
+        )
         self.download, self.hflip = download, hflip
 
     @property
@@ -121,8 +165,12 @@ class CIFAR10DataModule(ImageDataModule):
     def prepare_data(self) -> None:
         if not self.download or (self.folder / "test_batch").is_file():
             return
-        archive = download([CIFAR10_URL], self.root / "cifar10" / "cifar-10-python.tar.gz", CIFAR10_MD5,
-                           hint=f"Download {CIFAR10_URL} by hand into {self.root / 'cifar10'}.")
+        archive = download(
+            [CIFAR10_URL],
+            self.root / "cifar10" / "cifar-10-python.tar.gz",
+            CIFAR10_MD5,
+            hint=f"Download {CIFAR10_URL} by hand into {self.root / 'cifar10'}.",
+        )
         with tarfile.open(archive) as tar:
             tar.extractall(self.root / "cifar10", filter="data")
 
@@ -131,15 +179,19 @@ class CIFAR10DataModule(ImageDataModule):
         for name in names:
             path = self.folder / name
             if not path.is_file():
-                raise DatasetError(f"missing dataset file {path}: run with data.download=true or "
-                                   f"extract {CIFAR10_URL} into {self.folder.parent}")
+                raise DatasetError(
+                    f"missing dataset file {path}: run with data.download=true or "
+                    f"extract {CIFAR10_URL} into {self.folder.parent}"
+                )
             try:
                 with open(path, "rb") as fh:
                     entry = pickle.load(fh, encoding="latin1")
                 images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
                 labels.extend(entry["labels"])
             except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as err:
-                raise DatasetError(f"{path} is corrupt ({err!r}): delete the folder and download again") from err
+                raise DatasetError(
+                    f"{path} is corrupt ({err!r}): delete the folder and download again"
+                ) from err
         return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long)
 
     def setup(self, stage: str | None = None) -> None:
@@ -147,5 +199,7 @@ class CIFAR10DataModule(ImageDataModule):
             return
         train_x, train_y = self._read_batches([f"data_batch_{i}" for i in range(1, 6)])
         test_x, test_y = self._read_batches(["test_batch"])
-        self.train_set = TensorImageDataset(train_x, train_y, self.image_size, self.channels, hflip=self.hflip)
+        self.train_set = TensorImageDataset(
+            train_x, train_y, self.image_size, self.channels, hflip=self.hflip
+        )
         self.val_set = TensorImageDataset(test_x, test_y, self.image_size, self.channels)

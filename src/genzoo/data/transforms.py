@@ -25,8 +25,13 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     batched = x.dim() == 4
-    out = F.interpolate(x if batched else x[None], size=(size, size), mode="bilinear",
-                        antialias=True, align_corners=False).clamp(0, 1)
+    out = F.interpolate(
+        x if batched else x[None],
+        size=(size, size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    ).clamp(0, 1)
     return out if batched else out[0]
 
 

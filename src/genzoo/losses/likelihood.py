@@ -18,7 +18,9 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
-def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+def gaussian_log_likelihood(
+    mean: torch.Tensor, x: torch.Tensor, log_scale: torch.Tensor
+) -> torch.Tensor:
     """sum over pixels of log N(x | mean, exp(log_scale)^2); (B, C, H, W) -> (B,)."""
     var = torch.exp(2 * log_scale)
     log_prob = -0.5 * ((x - mean) ** 2 / var + 2 * log_scale + math.log(2 * math.pi))

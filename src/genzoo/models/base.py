@@ -15,8 +15,10 @@ import lightning as L
 import numpy as np
 import torch
 
+from genzoo.errors import GenzooError
 
-class CapabilityError(RuntimeError):
+
+class CapabilityError(GenzooError, RuntimeError):
     """A model was asked for something it cannot do (e.g. reconstruct with a GAN)."""
 
 
@@ -35,8 +37,9 @@ class GenerativeModel(L.LightningModule):
     monitor: ClassVar[str | None] = None
     monitor_mode: ClassVar[str] = "min"
 
-    def __init__(self, optimizer: OptimizerFactory | None = None,
-                 scheduler: SchedulerFactory | None = None) -> None:
+    def __init__(
+        self, optimizer: OptimizerFactory | None = None, scheduler: SchedulerFactory | None = None
+    ) -> None:
         super().__init__()
         # Factories are not hyper-parameters: a functools.partial would break weights_only loading.
         self.optimizer_factory = optimizer
@@ -48,8 +51,10 @@ class GenerativeModel(L.LightningModule):
         return capability in cls.capabilities
 
     def _unsupported(self, capability: str) -> CapabilityError:
-        return CapabilityError(f"{type(self).__name__} cannot {capability}; it supports: "
-                               f"{', '.join(sorted(self.capabilities)) or 'nothing'}")
+        return CapabilityError(
+            f"{type(self).__name__} cannot {capability}; it supports: "
+            f"{', '.join(sorted(self.capabilities)) or 'nothing'}"
+        )
 
     def sample(self, n: int, seed: int = 0, **kwargs: Any) -> torch.Tensor:
         """n images (n, C, H, W) in [0, 1], the same for the same seed."""
@@ -70,19 +75,28 @@ class GenerativeModel(L.LightningModule):
     # ----- training plumbing shared by families --------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
-            raise RuntimeError(f"{type(self).__name__} has no optimizer: set model.optimizer in the config")
+            raise RuntimeError(
+                f"{type(self).__name__} has no optimizer: set model.optimizer in the config"
+            )
         opt = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return opt
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": self.scheduler_factory(opt), "interval": "step"}}
+        return {
+            "optimizer": opt,
+            "lr_scheduler": {"scheduler": self.scheduler_factory(opt), "interval": "step"},
+        }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # RNG states as tensors and ints only, so torch.load(weights_only=True) reads them.
         kind, keys, pos, has_gauss, cached = np.random.get_state()
         checkpoint["rng"] = {
             "torch": torch.get_rng_state(),
-            "numpy": {"keys": torch.from_numpy(np.array(keys, dtype=np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "cached": float(cached)},
+            "numpy": {
+                "keys": torch.from_numpy(np.array(keys, dtype=np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached": float(cached),
+            },
             "python": random.getstate(),
         }
         if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -100,15 +114,24 @@ def restore_rng_state(rng: dict[str, Any]) -> None:
     """Set torch, numpy, python (and CUDA) generators from a checkpoint's 'rng' entry."""
     torch.set_rng_state(rng["torch"])
     np_state = rng["numpy"]
-    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["cached"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached"],
+        )
+    )
     version, internal, gauss = rng["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
 
 
-def seeded_normal(shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+def seeded_normal(
+    shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Standard normal noise from its own generator: same seed, same noise, on any device."""
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=gen).to(device)

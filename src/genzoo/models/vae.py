@@ -28,7 +28,9 @@ LOG_2PI = math.log(2 * math.pi)
 class VAE(GenerativeModel):
     """A convolutional VAE with a Bernoulli or Gaussian decoder."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "reconstruct", "interpolate", "evaluate"})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"sample", "reconstruct", "interpolate", "evaluate"}
+    )
     monitor: ClassVar[str | None] = "val/neg_elbo"
     monitor_mode: ClassVar[str] = "min"
 
@@ -48,12 +50,20 @@ class VAE(GenerativeModel):
     ) -> None:
         super().__init__(optimizer, scheduler)
         if likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"model.likelihood='{likelihood}' is not known: use bernoulli or gaussian")
+            raise ValueError(
+                f"model.likelihood='{likelihood}' is not known: use bernoulli or gaussian"
+            )
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
-        self.encoder = ConvEncoder(image_channels, image_size, latent_dim, hidden_channels, num_classes)
-        self.decoder = ConvDecoder(image_channels, image_size, latent_dim, hidden_channels, num_classes)
+        self.encoder = ConvEncoder(
+            image_channels, image_size, latent_dim, hidden_channels, num_classes
+        )
+        self.decoder = ConvDecoder(
+            image_channels, image_size, latent_dim, hidden_channels, num_classes
+        )
         # Gaussian decoder: one learned log standard deviation shared by all pixels.
-        self.log_scale = nn.Parameter(torch.tensor(math.log(0.1)), requires_grad=likelihood == "gaussian")
+        self.log_scale = nn.Parameter(
+            torch.tensor(math.log(0.1)), requires_grad=likelihood == "gaussian"
+        )
 
     # ----- pieces ----------------------------------------------------------------
     def _onehot(self, label: torch.Tensor | None, n: int) -> torch.Tensor | None:
@@ -71,19 +81,24 @@ class VAE(GenerativeModel):
 
     def mean_image(self, params: torch.Tensor) -> torch.Tensor:
         """The decoder's mean in [0, 1]."""
-        return torch.sigmoid(params) if self.hparams.likelihood == "bernoulli" else params.clamp(0, 1)
+        return (
+            torch.sigmoid(params) if self.hparams.likelihood == "bernoulli" else params.clamp(0, 1)
+        )
 
     def elbo_terms(self, x: torch.Tensor, label: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Single-sample reconstruction log-likelihood and KL, each (B,) in nats."""
         onehot = self._onehot(label, len(x))
         mean, logvar = self.encoder(x, onehot)  # (B, D) each
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)  # reparameterisation
-        return {"log_px": self.log_px(self.decoder(z, onehot), x),
-                "kl": gaussian_kl_standard_normal(mean, logvar)}
+        return {
+            "log_px": self.log_px(self.decoder(z, onehot), x),
+            "kl": gaussian_kl_standard_normal(mean, logvar),
+        }
 
     @torch.no_grad()
-    def importance_weighted_nll(self, x: torch.Tensor, label: torch.Tensor | None, k: int,
-                                chunk: int = 16) -> torch.Tensor:
+    def importance_weighted_nll(
+        self, x: torch.Tensor, label: torch.Tensor | None, k: int, chunk: int = 16
+    ) -> torch.Tensor:
         """-log p(x) estimated with k importance samples (IWAE bound), (B,) in nats."""
         onehot = self._onehot(label, len(x))
         mean, logvar = self.encoder(x, onehot)
@@ -111,16 +126,31 @@ class VAE(GenerativeModel):
         terms = self.elbo_terms(batch["image"], batch.get("label"))
         recon, kl = -terms["log_px"].mean(), terms["kl"].mean()
         loss = recon + self.kl_weight() * kl
-        self.log_dict({"train/loss": loss, "train/recon": recon, "train/kl": kl,
-                       "train/neg_elbo": recon + kl, "train/kl_weight": self.kl_weight()},
-                      prog_bar=False, on_step=True, on_epoch=False)
+        self.log_dict(
+            {
+                "train/loss": loss,
+                "train/recon": recon,
+                "train/kl": kl,
+                "train/neg_elbo": recon + kl,
+                "train/kl_weight": self.kl_weight(),
+            },
+            prog_bar=False,
+            on_step=True,
+            on_epoch=False,
+        )
         self.log("train/neg_elbo_epoch", recon + kl, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def _batch_metrics(self, batch: dict[str, torch.Tensor], iw_samples: int) -> dict[str, torch.Tensor]:
+    def _batch_metrics(
+        self, batch: dict[str, torch.Tensor], iw_samples: int
+    ) -> dict[str, torch.Tensor]:
         x, label = batch["image"], batch.get("label")
         terms = self.elbo_terms(x, label)
-        out = {"recon": -terms["log_px"], "kl": terms["kl"], "neg_elbo": terms["kl"] - terms["log_px"]}
+        out = {
+            "recon": -terms["log_px"],
+            "kl": terms["kl"],
+            "neg_elbo": terms["kl"] - terms["log_px"],
+        }
         if iw_samples > 0:
             out["nll"] = self.importance_weighted_nll(x, label, iw_samples)
         return out
@@ -135,8 +165,14 @@ class VAE(GenerativeModel):
 
     # ----- the contract ----------------------------------------------------------
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None,
-               temperature: float = 1.0, **kwargs: Any) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        labels: torch.Tensor | None = None,
+        temperature: float = 1.0,
+        **kwargs: Any,
+    ) -> torch.Tensor:
         z = seeded_normal((n, self.hparams.latent_dim), seed, self.device) * temperature
         return self.mean_image(self.decoder(z, self._onehot(labels, n)))
 

@@ -29,7 +29,10 @@ class ConvEncoder(nn.Module):
         steps = num_halvings(image_size)
         chans = [in_channels] + [hidden_channels * 2**i for i in range(steps)]
         self.features = nn.Sequential(
-            *[DownBlock(a, b, norm="batch" if i else "none") for i, (a, b) in enumerate(zip(chans, chans[1:]))]
+            *[
+                DownBlock(a, b, norm="batch" if i else "none")
+                for i, (a, b) in enumerate(zip(chans, chans[1:], strict=False))
+            ]
         )
         self.num_classes = num_classes
         flat = chans[-1] * 4 * 4
@@ -65,7 +68,7 @@ class ConvDecoder(nn.Module):
         self.body = nn.Sequential(
             nn.BatchNorm2d(chans[0]),
             nn.ReLU(),
-            *[UpBlock(a, b) for a, b in zip(chans, chans[1:])],
+            *[UpBlock(a, b) for a, b in zip(chans, chans[1:], strict=False)],
         )
         # The last upsampling has no norm or activation: it emits raw parameters.
         self.to_image = nn.ConvTranspose2d(chans[-1], out_channels, 4, stride=2, padding=1)

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
+from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(GenzooError, RuntimeError):
     """A checkpoint is missing, unreadable, or not the one asked for. The message says what to do."""
 
 
@@ -25,9 +26,15 @@ def find_checkpoint(run: str | Path, which: str = "last") -> Path:
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-        found = sorted(p.name for p in (path / "checkpoints").glob("*.ckpt")) if (path / "checkpoints").is_dir() else []
-        raise CheckpointError(f"no {which}.ckpt in run directory {path} (checkpoints there: {found or 'none'}); "
-                              f"pass run=<path to a .ckpt file> or train the run first")
+        found = (
+            sorted(p.name for p in (path / "checkpoints").glob("*.ckpt"))
+            if (path / "checkpoints").is_dir()
+            else []
+        )
+        raise CheckpointError(
+            f"no {which}.ckpt in run directory {path} (checkpoints there: {found or 'none'}); "
+            f"pass run=<path to a .ckpt file> or train the run first"
+        )
     raise CheckpointError(f"run={run} is neither a run directory nor a checkpoint file")
 
 
@@ -36,11 +43,15 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"cannot read checkpoint {path} ({type(err).__name__}: {err}); it may be "
-                              f"truncated or not a genzoo checkpoint") from err
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({type(err).__name__}: {err}); it may be "
+            f"truncated or not a genzoo checkpoint"
+        ) from err
     if not isinstance(ckpt, dict) or "genzoo" not in ckpt or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path} is not a genzoo checkpoint (no 'genzoo' metadata); "
-                              f"train with genzoo-train to get one")
+        raise CheckpointError(
+            f"{path} is not a genzoo checkpoint (no 'genzoo' metadata); "
+            f"train with genzoo-train to get one"
+        )
     return ckpt
 
 
@@ -49,7 +60,9 @@ def import_target(target: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def load_model(run: str | Path, which: str = "last", device: str = "cpu") -> tuple[GenerativeModel, dict[str, Any]]:
+def load_model(
+    run: str | Path, which: str = "last", device: str = "cpu"
+) -> tuple[GenerativeModel, dict[str, Any]]:
     """A trained model in eval mode and its checkpoint's genzoo metadata (config, model class)."""
     path = find_checkpoint(run, which)
     ckpt = read_checkpoint(path)
@@ -58,7 +71,9 @@ def load_model(run: str | Path, which: str = "last", device: str = "cpu") -> tup
     model = cls(**ckpt.get("hyper_parameters", {}))
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"{path} does not match {meta['model_target']}: missing {missing[:5]}, "
-                              f"unexpected {unexpected[:5]}")
+        raise CheckpointError(
+            f"{path} does not match {meta['model_target']}: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
     meta = dict(meta, checkpoint_path=str(path), global_step=ckpt.get("global_step"))
     return model.to(device).eval(), meta

@@ -16,7 +16,9 @@ def config_dir() -> Path:
     checkout = Path(__file__).resolve().parents[3] / "configs"
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"genzoo's configs were found neither in {packaged} nor in {checkout}: reinstall genzoo")
+    raise FileNotFoundError(
+        f"genzoo's configs were found neither in {packaged} nor in {checkout}: reinstall genzoo"
+    )
 
 
 def to_plain(cfg: DictConfig) -> dict[str, Any]:

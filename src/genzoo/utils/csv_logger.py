@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 
@@ -22,7 +23,11 @@ class AppendingCSVLogger(CSVLogger):
         if self._experiment is None:
             metrics_file = Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE
             kept = metrics_file.read_text() if metrics_file.is_file() else ""
-            writer = super().experiment  # creates the writer, which removes the old file
+            with warnings.catch_warnings():  # its "will be deleted" warning is not true here
+                warnings.filterwarnings(
+                    "ignore", message=".*Previous log files in this directory.*"
+                )
+                writer = super().experiment  # creates the writer, which removes the old file
             if kept.strip():
                 metrics_file.write_text(kept)
                 writer.metrics_keys = kept.splitlines()[0].split(",")

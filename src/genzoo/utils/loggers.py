@@ -31,9 +31,12 @@ def _prepare_wandb(node: DictConfig, resume_run_id: str | None) -> None:
     mode = os.environ.get("WANDB_MODE", "")
     if not node.get("offline") and mode not in ("offline", "disabled") and not wandb_has_api_key():
         node.offline = True
-        log.warning("W&B: no API key found (WANDB_API_KEY or `wandb login`), so this run logs offline "
-                    "to %s/wandb. Upload it later with: wandb sync %s/wandb/offline-run-*",
-                    node.save_dir, node.save_dir)
+        log.warning(
+            "W&B: no API key found (WANDB_API_KEY or `wandb login`), so this run logs offline "
+            "to %s/wandb. Upload it later with: wandb sync %s/wandb/offline-run-*",
+            node.save_dir,
+            node.save_dir,
+        )
     if resume_run_id:
         node.id = resume_run_id
         node.resume = "allow"
@@ -53,7 +56,9 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
     return loggers
 
 
-def build_callbacks(cfg: DictConfig | None, model: L.LightningModule, has_logger: bool) -> list[L.Callback]:
+def build_callbacks(
+    cfg: DictConfig | None, model: L.LightningModule, has_logger: bool
+) -> list[L.Callback]:
     """Callbacks of the `callbacks` group; ModelCheckpoint with monitor=null watches the model's metric."""
     callbacks: list[L.Callback] = []
     for name, node in (cfg or {}).items():

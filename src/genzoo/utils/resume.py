@@ -26,24 +26,36 @@ def resume_checkpoint(cfg: DictConfig) -> Path | None:
         return path
     if cfg.get("resume"):
         if not last.is_file():
-            others = sorted(p.name for p in run_dir.parent.glob("*") if (p / "checkpoints" / "last.ckpt").is_file()) \
-                if run_dir.parent.is_dir() else []
+            others = (
+                sorted(
+                    p.name
+                    for p in run_dir.parent.glob("*")
+                    if (p / "checkpoints" / "last.ckpt").is_file()
+                )
+                if run_dir.parent.is_dir()
+                else []
+            )
             raise CheckpointError(
                 f"resume=true but {last} does not exist. Pass the name of the run to continue "
                 f"(run_name=...; runs with checkpoints in {run_dir.parent}: {others or 'none'}), or drop resume=true "
-                f"to start a new run.")
+                f"to start a new run."
+            )
         return last
     if last.is_file():
-        raise CheckpointError(f"run directory {run_dir} already holds {last.name}: add resume=true to continue "
-                              f"it, or choose another run_name to start afresh")
+        raise CheckpointError(
+            f"run directory {run_dir} already holds {last.name}: add resume=true to continue "
+            f"it, or choose another run_name to start afresh"
+        )
     return None
 
 
 def check_same_model(meta: dict[str, Any], model_target: str, path: Path) -> None:
     """Refuse to resume a checkpoint of another model family."""
     if meta.get("model_target") != model_target:
-        raise CheckpointError(f"{path} holds a {meta.get('model_target')} but this run builds a {model_target}: "
-                              f"resume with the same model=..., or start a new run")
+        raise CheckpointError(
+            f"{path} holds a {meta.get('model_target')} but this run builds a {model_target}: "
+            f"resume with the same model=..., or start a new run"
+        )
 
 
 def load_resume_metadata(path: Path | None) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from genzoo.errors import GenzooError
 from genzoo.utils.checkpoint import import_target
 
 
-class ConfigError(ValueError):
+class ConfigError(GenzooError, ValueError):
     """A config value has the wrong type or an unknown choice; the message names the key."""
 
 
@@ -60,9 +61,15 @@ def _walk(node: Any, path: str, errors: list[str]) -> None:
             where = f"{path}.{key}" if path else str(key)
             hint = hints.get(key)
             # None is left alone: in these configs it means "the default" (e.g. monitor: null).
-            if hint is not None and value is not None and not isinstance(value, (dict, list)) \
-                    and not _accepts(hint, value):
-                errors.append(f"{where}={value!r} has type {type(value).__name__}, expected {_name(hint)}")
+            if (
+                hint is not None
+                and value is not None
+                and not isinstance(value, (dict, list))
+                and not _accepts(hint, value)
+            ):
+                errors.append(
+                    f"{where}={value!r} has type {type(value).__name__}, expected {_name(hint)}"
+                )
             _walk(value, where, errors)
     elif isinstance(node, list):
         for i, item in enumerate(node):
@@ -78,5 +85,8 @@ def check_config_types(cfg: DictConfig) -> None:
     errors: list[str] = []
     _walk(OmegaConf.to_container(cfg, resolve=True), "", errors)
     if errors:
-        raise ConfigError("invalid config value(s):\n  " + "\n  ".join(errors) +
-                          "\nFix the override(s) on the command line; see genzoo-train --help.")
+        raise ConfigError(
+            "invalid config value(s):\n  "
+            + "\n  ".join(errors)
+            + "\nFix the override(s) on the command line; see genzoo-train --help."
+        )

@@ -1,0 +1,184 @@
+"""The console scripts as a user runs them: subprocesses with Hydra overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+BIN = Path(sys.executable).parent
+QUICK = [
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "trainer=cpu",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=1",
+    "model.iw_samples=2",
+]
+
+
+def run(cmd: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {
+        **os.environ,
+        "GENZOO_RUNS": str(cwd / "runs"),
+        "WANDB_MODE": "offline",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [str(BIN / cmd), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cwd = tmp_path_factory.mktemp("cli")
+    result = run("genzoo-train", *QUICK, "run_name=cli", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = cwd / "runs" / "vae_digits" / "cli"
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    return run_dir
+
+
+def test_train_writes_run_directory(trained_run: Path) -> None:
+    assert (trained_run / "csv" / "metrics.csv").is_file()
+    assert (trained_run / ".hydra" / "config.yaml").is_file()
+    assert list((trained_run / "images").glob("samples_*.png"))
+    summary = json.loads((trained_run / "final_metrics.json").read_text())
+    assert summary["global_step"] == 3 and "val/neg_elbo" in summary["metrics"]
+
+
+def test_resume_from_cli_continues_step_counter(trained_run: Path) -> None:
+    cwd = trained_run.parents[2]
+    args = [a for a in QUICK if not a.startswith("trainer.max_epochs")]
+    result = run(
+        "genzoo-train", *args, "trainer.max_epochs=2", "run_name=cli", "resume=true", cwd=cwd
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((trained_run / "final_metrics.json").read_text())["global_step"] == 6
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("model.no_such_key=1", "no_such_key"),
+        ("model=no_such_model", "Available options"),
+        ("trainer.max_epochs=abc", "trainer.max_epochs='abc'"),
+        ("model.latent_dim=sixteen", "model.latent_dim='sixteen'"),
+    ],
+)
+def test_bad_override_exits_with_readable_message(
+    tmp_path: Path, override: str, expected: str
+) -> None:
+    result = run("genzoo-train", *QUICK, override, cwd=tmp_path)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert expected in output, output[-2000:]
+    assert "site-packages/lightning" not in output, "a deep traceback instead of a message"
+    assert not (tmp_path / "runs" / "vae_digits").exists() or not list(
+        (tmp_path / "runs").rglob("*.ckpt")
+    )
+
+
+def test_resume_without_checkpoint_exits_nonzero(tmp_path: Path) -> None:
+    result = run("genzoo-train", *QUICK, "run_name=ghost", "resume=true", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "resume=true but" in result.stderr and "last.ckpt does not exist" in result.stderr
+
+
+def test_help_lists_groups_in_plain_words(tmp_path: Path) -> None:
+    result = run("genzoo-train", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for word in (
+        "model",
+        "data",
+        "trainer",
+        "logger",
+        "experiment",
+        "vae",
+        "digits",
+        "ddp_cpu",
+        "vae_digits",
+        "resume=true",
+    ):
+        assert word in result.stdout, word
+
+
+def test_cfg_job_prints_config(tmp_path: Path) -> None:
+    result = run("genzoo-train", "--cfg", "job", "model.latent_dim=7", cwd=tmp_path)
+    assert result.returncode == 0 and "latent_dim: 7" in result.stdout
+
+
+def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> None:
+    outputs = []
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        result = run(
+            "genzoo-sample",
+            f"run={trained_run}",
+            "n=16",
+            f"seed={seed}",
+            f"out_dir={tmp_path / name}",
+            "individual=true",
+            "reconstruct=val",
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        written = json.loads(result.stdout.strip().splitlines()[-1])
+        assert {"samples", "individual", "reconstructions", "interpolations"} <= set(written)
+        outputs.append(Path(written["samples"]).read_bytes())
+    assert outputs[0] == outputs[1] != outputs[2]
+    assert len(list((tmp_path / "a").glob("samples_*/*.png"))) == 16
+
+
+def test_sample_reconstructs_user_images(trained_run: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        Image.new("L", (40, 40), color=60 * i).save(tmp_path / f"digit{i}.png")
+    result = run(
+        "genzoo-sample",
+        f"run={trained_run}",
+        f"reconstruct={tmp_path}",
+        f"out_dir={tmp_path / 'o'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Image.open(next((tmp_path / "o").glob("reconstructions_*.png"))).size[0] > 3 * 32
+
+
+def test_eval_writes_json_beside_run(trained_run: Path, tmp_path: Path) -> None:
+    result = run("genzoo-eval", f"run={trained_run}", "iw_samples=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((trained_run / "eval_val.json").read_text())
+    metrics = report["metrics"]
+    assert metrics["num_images"] == 297
+    assert (
+        metrics["nll"] <= metrics["neg_elbo"] + 1.0
+    )  # the IWAE bound is at least as tight as the ELBO
+    assert abs(metrics["bpd"] * 1024 * 0.6931 - metrics["nll"]) < 0.5
+
+
+def test_sample_of_missing_run_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("genzoo-sample", f"run={tmp_path / 'nothing'}", cwd=tmp_path)
+    assert result.returncode == 2 and "neither a run directory nor a checkpoint" in result.stderr
+
+
+def test_ddp_cpu_trains_with_two_processes(tmp_path: Path) -> None:
+    result = run(
+        "genzoo-train",
+        *QUICK,
+        "trainer=ddp_cpu",
+        "run_name=ddp",
+        "trainer.max_epochs=2",
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "MEMBER: 2/2" in output or "world_size=2" in output.replace(" ", ""), output[-2000:]
+    summary = json.loads(
+        (tmp_path / "runs" / "vae_digits" / "ddp" / "final_metrics.json").read_text()
+    )
+    assert summary["global_step"] == 6
