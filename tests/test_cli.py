@@ -182,3 +182,15 @@ def test_ddp_cpu_trains_with_two_processes(tmp_path: Path) -> None:
         (tmp_path / "runs" / "vae_digits" / "ddp" / "final_metrics.json").read_text()
     )
     assert summary["global_step"] == 6
+
+
+def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
+    result = run(
+        "genzoo-train", "-m", *QUICK, "model.latent_dim=4,8", "run_name=sweep", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        summary = json.loads(
+            (tmp_path / "runs" / "multirun" / "sweep" / job / "final_metrics.json").read_text()
+        )
+        assert summary["global_step"] == 3

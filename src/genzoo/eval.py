@@ -29,9 +29,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(int(cfg.seed), verbose=False)
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
-    if "iw_samples" in model.hparams and cfg.iw_samples:
-        model.hparams.iw_samples = int(cfg.iw_samples)
+    if hasattr(model, "iw_samples") and cfg.iw_samples:
+        setattr(model, "iw_samples", int(cfg.iw_samples))  # noqa: B010 - not every family has it
     data_cfg = OmegaConf.merge(OmegaConf.create(meta["config"]["data"]), cfg.data or {})
+    assert isinstance(data_cfg, DictConfig)
     data_cfg.batch_size = int(cfg.batch_size)
     datamodule = instantiate(data_cfg, _convert_="all")
     datamodule.prepare_data()

@@ -42,7 +42,9 @@ def _images_to_reconstruct(spec: str, meta: dict, model: GenerativeModel, n: int
             [
                 b["image"]
                 for _, b in zip(
-                    range(math.ceil(n / datamodule.batch_size)), datamodule.val_dataloader(), strict=False
+                    range(math.ceil(n / datamodule.batch_size)),
+                    datamodule.val_dataloader(),
+                    strict=False,
                 )
             ]
         )

@@ -35,9 +35,10 @@ class ImageGridLogger(L.Callback):
         self._last_logged_step = -1
 
     def _reference_batch(self, trainer: L.Trainer) -> dict[str, torch.Tensor] | None:
-        if self._fixed_batch is None and trainer.datamodule is not None:
+        datamodule = getattr(trainer, "datamodule", None)
+        if self._fixed_batch is None and datamodule is not None:
             try:
-                loader = trainer.datamodule.val_dataloader()
+                loader = datamodule.val_dataloader()
             except Exception:  # no validation data: reconstructions are skipped
                 return None
             batch = next(iter(loader))

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -169,6 +170,8 @@ class PhotosDataModule(ImageDataModule):
         train = [t for n, t in sorted(as_tensor.items()) if n not in self.held_out]
         val = [as_tensor[n] for n in self.held_out]
         self.photo_names = sorted(photos)
-        args = dict(crop_size=self.crop_size, image_size=self.image_size, channels=self.channels)
+        args: dict[str, Any] = dict(
+            crop_size=self.crop_size, image_size=self.image_size, channels=self.channels
+        )
         self.train_set = RandomCropDataset(train, self.train_crops, fixed=False, **args)
         self.val_set = RandomCropDataset(val, self.val_crops, fixed=True, **args)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.base import ImageDataModule
 from genzoo.data.downloads import check_file, download
@@ -129,7 +130,9 @@ class ImageFolderDataModule(ImageDataModule):
         k = max(2, round(1 / self.val_fraction)) if self.val_fraction > 0 else 0
         val = files[::k] if k else files[:1]
         train = [f for i, f in enumerate(files) if not (k and i % k == 0)] or files
-        args = dict(image_size=self.image_size, channels=self.channels, on_error=self.on_error)
+        args: dict[str, Any] = dict(
+            image_size=self.image_size, channels=self.channels, on_error=self.on_error
+        )
         self.train_set = ImageFileDataset(train, hflip=self.hflip, **args)
         self.val_set = ImageFileDataset(val, **args)
 
@@ -207,7 +210,7 @@ class CelebADataModule(ImageDataModule):
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
                 raise DatasetError(f"{partition}:{lineno}: expected '<file> <0|1|2>', got {line!r}")
             splits[int(parts[1])].append(images / parts[0])
-        args = dict(
+        args: dict[str, Any] = dict(
             image_size=self.image_size,
             channels=self.channels,
             crop=self.crop,
@@ -217,5 +220,5 @@ class CelebADataModule(ImageDataModule):
         self.val_set = ImageFileDataset(splits[1], **args)
         self.test_set = ImageFileDataset(splits[2], **args)
 
-    def test_dataloader(self):  # noqa: D102 - CelebA has its own test split
+    def test_dataloader(self) -> DataLoader:  # CelebA has its own test split
         return self._loader(self.test_set, shuffle=False)

@@ -60,7 +60,7 @@ class MNISTDataModule(ImageDataModule):
 
     name = "mnist"
     files = MNIST_FILES
-    mirrors = (
+    mirrors: tuple[str, ...] = (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     )
@@ -130,7 +130,7 @@ class MNISTDataModule(ImageDataModule):
 class FashionMNISTDataModule(MNISTDataModule):
     name = "fashion_mnist"
     files = FASHION_FILES
-    mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+    mirrors: tuple[str, ...] = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 
 
 class CIFAR10DataModule(ImageDataModule):

@@ -48,4 +48,4 @@ def center_crop_resize(img: Image.Image, size: int, crop: int | None = None) -> 
     w, h = img.size
     c = min(crop or min(w, h), w, h)
     left, top = (w - c) // 2, (h - c) // 2
-    return img.crop((left, top, left + c, top + c)).resize((size, size), Image.BICUBIC)
+    return img.crop((left, top, left + c, top + c)).resize((size, size), Image.Resampling.BICUBIC)

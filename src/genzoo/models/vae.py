@@ -54,6 +54,8 @@ class VAE(GenerativeModel):
                 f"model.likelihood='{likelihood}' is not known: use bernoulli or gaussian"
             )
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.latent_dim, self.likelihood, self.num_classes = latent_dim, likelihood, num_classes
+        self.beta, self.kl_warmup_steps, self.iw_samples = beta, kl_warmup_steps, iw_samples
         self.encoder = ConvEncoder(
             image_channels, image_size, latent_dim, hidden_channels, num_classes
         )
@@ -67,23 +69,21 @@ class VAE(GenerativeModel):
 
     # ----- pieces ----------------------------------------------------------------
     def _onehot(self, label: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        if not self.hparams.num_classes:
+        if not self.num_classes:
             return None
         if label is None:
-            label = torch.arange(n, device=self.device) % self.hparams.num_classes
-        return F.one_hot(label.long(), self.hparams.num_classes).float()
+            label = torch.arange(n, device=self.device) % self.num_classes
+        return F.one_hot(label.long(), self.num_classes).float()
 
     def log_px(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | z) per example, (B,)."""
-        if self.hparams.likelihood == "bernoulli":
+        if self.likelihood == "bernoulli":
             return bernoulli_log_likelihood(params, x)
         return gaussian_log_likelihood(params, x, self.log_scale)
 
     def mean_image(self, params: torch.Tensor) -> torch.Tensor:
         """The decoder's mean in [0, 1]."""
-        return (
-            torch.sigmoid(params) if self.hparams.likelihood == "bernoulli" else params.clamp(0, 1)
-        )
+        return torch.sigmoid(params) if self.likelihood == "bernoulli" else params.clamp(0, 1)
 
     def elbo_terms(self, x: torch.Tensor, label: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Single-sample reconstruction log-likelihood and KL, each (B,) in nats."""
@@ -117,9 +117,9 @@ class VAE(GenerativeModel):
         return -(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k))
 
     def kl_weight(self) -> float:
-        warmup = self.hparams.kl_warmup_steps
+        warmup = self.kl_warmup_steps
         ramp = min(1.0, self.global_step / warmup) if warmup > 0 else 1.0
-        return self.hparams.beta * ramp
+        return self.beta * ramp
 
     # ----- Lightning -------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -156,7 +156,7 @@ class VAE(GenerativeModel):
         return out
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        metrics = self._batch_metrics(batch, self.hparams.iw_samples)
+        metrics = self._batch_metrics(batch, self.iw_samples)
         dims = batch["image"][0].numel()
         logged = {f"val/{k}": v.mean() for k, v in metrics.items()}
         if "nll" in metrics:
@@ -173,7 +173,7 @@ class VAE(GenerativeModel):
         temperature: float = 1.0,
         **kwargs: Any,
     ) -> torch.Tensor:
-        z = seeded_normal((n, self.hparams.latent_dim), seed, self.device) * temperature
+        z = seeded_normal((n, self.latent_dim), seed, self.device) * temperature
         return self.mean_image(self.decoder(z, self._onehot(labels, n)))
 
     @torch.no_grad()
@@ -184,11 +184,11 @@ class VAE(GenerativeModel):
 
     @torch.no_grad()
     def interpolate(self, steps: int, seed_a: int, seed_b: int) -> torch.Tensor:
-        z_a = seeded_normal((1, self.hparams.latent_dim), seed_a, self.device)
-        z_b = seeded_normal((1, self.hparams.latent_dim), seed_b, self.device)
+        z_a = seeded_normal((1, self.latent_dim), seed_a, self.device)
+        z_b = seeded_normal((1, self.latent_dim), seed_b, self.device)
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
         z = slerp(z_a, z_b, t)
-        label = torch.full((steps,), seed_a % max(1, self.hparams.num_classes), device=self.device)
+        label = torch.full((steps,), seed_a % max(1, self.num_classes), device=self.device)
         return self.mean_image(self.decoder(z, self._onehot(label, steps)))
 
     @torch.no_grad()
@@ -197,7 +197,7 @@ class VAE(GenerativeModel):
         count, dims = 0, 0
         for batch in dataloader:
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            for key, value in self._batch_metrics(batch, max(1, self.hparams.iw_samples)).items():
+            for key, value in self._batch_metrics(batch, max(1, self.iw_samples)).items():
                 sums[key] = sums.get(key, 0.0) + float(value.sum())
             count += len(batch["image"])
             dims = batch["image"][0].numel()
@@ -205,7 +205,7 @@ class VAE(GenerativeModel):
         result["elbo"] = -result["neg_elbo"]
         result["bpd"] = nats_to_bits_per_dim(result["nll"], dims)
         result["num_images"] = float(count)
-        result["iw_samples"] = float(max(1, self.hparams.iw_samples))
+        result["iw_samples"] = float(max(1, self.iw_samples))
         return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from torch import nn
 
@@ -35,7 +36,12 @@ def make_norm(kind: str, channels: int) -> nn.Module:
 
 def make_activation(kind: str) -> nn.Module:
     """An activation by name: relu, lrelu (slope 0.2), silu or tanh."""
-    table = {"relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2), "silu": nn.SiLU, "tanh": nn.Tanh}
+    table: dict[str, Callable[[], nn.Module]] = {
+        "relu": nn.ReLU,
+        "lrelu": lambda: nn.LeakyReLU(0.2),
+        "silu": nn.SiLU,
+        "tanh": nn.Tanh,
+    }
     if kind not in table:
         raise ValueError(f"unknown activation '{kind}': use one of {sorted(table)}")
     return table[kind]()

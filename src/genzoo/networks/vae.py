@@ -43,7 +43,7 @@ class ConvEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         h = rearrange(self.features(x), "b c h w -> b (c h w)")  # (B, C*4*4)
         if self.num_classes:
-            h = torch.cat([h, label_onehot], dim=1)
+            h = torch.cat([h, _require(label_onehot)], dim=1)
         mean, logvar = self.head(h).chunk(2, dim=1)  # (B, D) each
         return mean, logvar
 
@@ -75,6 +75,12 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, label_onehot: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes:
-            z = torch.cat([z, label_onehot], dim=1)
+            z = torch.cat([z, _require(label_onehot)], dim=1)
         h = rearrange(self.project(z), "b (c h w) -> b c h w", h=4, w=4)  # (B, C, 4, 4)
         return self.to_image(self.body(h))  # (B, C_out, H, W)
+
+
+def _require(label_onehot: torch.Tensor | None) -> torch.Tensor:
+    if label_onehot is None:
+        raise ValueError("a class-conditional network needs label_onehot of shape (B, num_classes)")
+    return label_onehot

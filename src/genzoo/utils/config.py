@@ -25,4 +25,4 @@ def to_plain(cfg: DictConfig) -> dict[str, Any]:
     """A resolved config as plain dicts and lists (safe for weights_only checkpoints and loggers)."""
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     assert isinstance(container, dict)
-    return container
+    return {str(k): v for k, v in container.items()}

@@ -31,4 +31,5 @@ class AppendingCSVLogger(CSVLogger):
             if kept.strip():
                 metrics_file.write_text(kept)
                 writer.metrics_keys = kept.splitlines()[0].split(",")
+        assert isinstance(self._experiment, ExperimentWriter)
         return self._experiment

@@ -42,13 +42,18 @@ def _prepare_wandb(node: DictConfig, resume_run_id: str | None) -> None:
         node.resume = "allow"
 
 
+def _resolved(node: DictConfig) -> DictConfig:
+    """A resolved, editable copy of one config entry."""
+    return DictConfig(OmegaConf.to_container(node, resolve=True))
+
+
 def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> list[Any]:
     """One logger per entry of the `logger` group; entries set to null are left out."""
     loggers = []
     for name, node in (cfg or {}).items():
         if node is None:
             continue
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        node = _resolved(node)
         if node.get("_target_") == _WANDB:
             _prepare_wandb(node, resume_run_id)
         log.debug("logger %s -> %s", name, node.get("_target_"))
@@ -64,7 +69,7 @@ def build_callbacks(
     for name, node in (cfg or {}).items():
         if node is None:
             continue
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        node = _resolved(node)
         target = str(node.get("_target_", ""))
         if target.endswith("LearningRateMonitor") and not has_logger:
             log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
