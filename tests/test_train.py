@@ -135,3 +135,33 @@ def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch) -
         assert all(
             torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()
         )
+
+
+def test_failed_checkpoint_write_keeps_previous_checkpoint(
+    make_cfg, tmp_path: Path, monkeypatch
+) -> None:
+    """A full disk while saving: a clear error naming the file; last.ckpt still the earlier, whole one."""
+    import errno
+
+    from fsspec.implementations.local import LocalFileOpener
+
+    from genzoo.utils.checkpoint_io import CheckpointWriteError
+
+    run = tmp_path / "full"
+    train(make_cfg(*SHORT, "trainer.max_epochs=1", run_dir=run))
+    before = (run / "checkpoints" / "last.ckpt").read_bytes()
+
+    real_write = LocalFileOpener.write
+
+    def no_space(self, data):
+        if str(self.path).endswith(".ckpt"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(LocalFileOpener, "write", no_space)
+    with pytest.raises(
+        CheckpointWriteError, match=r"could not write checkpoint .*\.ckpt at global step 10"
+    ):
+        train(make_cfg(*SHORT, "trainer.max_epochs=2", "resume=true", run_dir=run))
+    assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
+    assert _state(run / "checkpoints" / "last.ckpt")["global_step"] == 5

@@ -25,6 +25,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     from genzoo.callbacks.nan_guard import NaNGuard
     from genzoo.callbacks.run_metadata import RunMetadata
+    from genzoo.utils.checkpoint_io import SafeCheckpointIO
     from genzoo.utils.loggers import build_callbacks, build_loggers
     from genzoo.utils.resume import check_same_model, load_resume_metadata, resume_checkpoint
     from genzoo.utils.validate import check_config_types
@@ -49,7 +50,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id"))
     callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
     callbacks += [NaNGuard(), RunMetadata(plain_cfg)]
-    trainer: L.Trainer = instantiate(trainer_cfg, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = instantiate(
+        trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
+    )
     for logger in loggers:
         logger.log_hyperparams(plain_cfg)
 
