@@ -35,6 +35,7 @@ def test_vae_learns_on_digits(make_cfg, tmp_path: Path) -> None:
             "experiment=vae_digits",
             "trainer=cpu",
             "trainer.max_epochs=4",
+            "trainer.check_val_every_n_epoch=1",
             "model.iw_samples=4",
             "callbacks.image_grid.every_n_steps=0",
             run_dir=run,
