@@ -40,11 +40,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule: L.LightningDataModule = instantiate(cfg.data, _convert_="all")
     model: L.LightningModule = instantiate(cfg.model, _convert_="all")
     trainer_cfg = cfg.trainer
+    batches = int(cfg.trainer.get("max_steps") or -1)
+    if batches > 0 and hasattr(model, "optimizer_steps_for"):
+        # GANs step two optimizers per batch and Lightning counts both: max_steps means batches.
+        steps = model.optimizer_steps_for(batches)
+        log.info(
+            "max_steps=%d batches -> %d optimizer steps (Lightning's global_step)", batches, steps
+        )
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"max_steps": steps})
     if ckpt_path:
         check_same_model(meta, f"{type(model).__module__}.{type(model).__qualname__}", ckpt_path)
         log.info("resuming from %s", ckpt_path)
         # A sanity-check validation would draw random numbers the uninterrupted run never drew.
-        trainer_cfg = OmegaConf.merge(cfg.trainer, {"num_sanity_val_steps": 0})
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"num_sanity_val_steps": 0})
 
     plain_cfg = to_plain(cfg)
     loggers = build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id"))

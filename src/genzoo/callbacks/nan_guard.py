@@ -25,18 +25,13 @@ class NaNGuard(L.Callback):
     ) -> None:
         if torch.isfinite(loss).all():
             return
-        bad = sorted(
-            name
-            for name, value in trainer.callback_metrics.items()
-            if name.startswith("train/")
-            and isinstance(value, torch.Tensor)
-            and not torch.isfinite(value).all()
-        )
-        named = f" Non-finite logged losses: {', '.join(bad)}." if bad else ""
+        # Models with several losses (GANs) say which one is being backpropagated.
+        name = getattr(pl_module, "backward_loss_name", None) or "train/loss"
         raise NonFiniteLossError(
-            f"loss is {loss.detach().float().mean().item()} at global step {trainer.global_step} "
-            f"(epoch {trainer.current_epoch}).{named} Training stopped; checkpoints hold the last finite "
-            f"state. Lower the learning rate, enable gradient clipping, or resume from last.ckpt."
+            f"{name} is {loss.detach().float().mean().item()} at global step {trainer.global_step} "
+            f"(epoch {trainer.current_epoch}). Training stopped before this step changed any weight; "
+            f"checkpoints hold the last finite state. Lower the learning rate, enable gradient clipping "
+            f"(model.clip_grad_norm or trainer.gradient_clip_val), or resume from last.ckpt."
         )
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

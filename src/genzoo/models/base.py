@@ -64,9 +64,19 @@ class GenerativeModel(L.LightningModule):
         """Images (B, C, H, W) -> their reconstructions, same shape, in [0, 1]."""
         raise self._unsupported("reconstruct")
 
-    def interpolate(self, steps: int, seed_a: int, seed_b: int) -> torch.Tensor:
-        """A strip of `steps` images (steps, C, H, W) between the samples of two seeds."""
+    def interpolate(self, steps: int, seed_a: int, seed_b: int, **kwargs: Any) -> torch.Tensor:
+        """A strip of `steps` images (steps, C, H, W) between two seeds (`space`: z, or w)."""
         raise self._unsupported("interpolate")
+
+    def style_mix(
+        self,
+        row_seeds: list[int],
+        col_seeds: list[int],
+        layers: tuple[int, int] | None = None,
+        **kwargs: Any,
+    ) -> torch.Tensor:
+        """(rows * cols) images: each row seed's styles with layers [start, end) from each column seed."""
+        raise self._unsupported("style_mix")
 
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         """The family's metrics on a held-out loader, as plain floats."""

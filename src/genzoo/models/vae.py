@@ -19,7 +19,13 @@ from torch import nn
 from genzoo.losses.kl import gaussian_kl_standard_normal
 from genzoo.losses.likelihood import bernoulli_log_likelihood, gaussian_log_likelihood
 from genzoo.metrics.likelihood import nats_to_bits_per_dim
-from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory, seeded_normal
+from genzoo.models.base import (
+    CapabilityError,
+    GenerativeModel,
+    OptimizerFactory,
+    SchedulerFactory,
+    seeded_normal,
+)
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
 
 LOG_2PI = math.log(2 * math.pi)
@@ -171,10 +177,15 @@ class VAE(GenerativeModel):
         seed: int = 0,
         labels: torch.Tensor | None = None,
         temperature: float = 1.0,
+        seeds: list[int] | None = None,
         **kwargs: Any,
     ) -> torch.Tensor:
-        z = seeded_normal((n, self.latent_dim), seed, self.device) * temperature
-        return self.mean_image(self.decoder(z, self._onehot(labels, n)))
+        """n images in [0, 1] from one seed, or one image per entry of `seeds`."""
+        if seeds is not None:
+            z = torch.cat([seeded_normal((1, self.latent_dim), s, self.device) for s in seeds])
+        else:
+            z = seeded_normal((n, self.latent_dim), seed, self.device)
+        return self.mean_image(self.decoder(z * temperature, self._onehot(labels, len(z))))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
@@ -183,7 +194,11 @@ class VAE(GenerativeModel):
         return self.mean_image(self.decoder(mean, onehot))
 
     @torch.no_grad()
-    def interpolate(self, steps: int, seed_a: int, seed_b: int) -> torch.Tensor:
+    def interpolate(
+        self, steps: int, seed_a: int, seed_b: int, space: str = "z", **kwargs: Any
+    ) -> torch.Tensor:
+        if space != "z":
+            raise CapabilityError(f"the VAE interpolates in z only, not in '{space}'")
         z_a = seeded_normal((1, self.latent_dim), seed_a, self.device)
         z_b = seeded_normal((1, self.latent_dim), seed_b, self.device)
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]

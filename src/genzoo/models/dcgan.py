@@ -1,0 +1,142 @@
+"""DCGAN (Radford et al., ICLR 2016) trained as the minimax game of Goodfellow et al. 2014.
+
+Selectable losses (ns, lsgan, hinge, wgan with gradient penalty), spectral norm in D, class
+conditioning, DiffAugment on real and fake alike, and a generator EMA for sampling.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from genzoo.losses.adversarial import LOSSES, discriminator_loss, generator_loss
+from genzoo.losses.penalties import gradient_penalty
+from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_normal
+from genzoo.models.gan import GANModel, to_unit
+from genzoo.models.vae import slerp
+from genzoo.networks.augment import diff_augment
+from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+
+
+class DCGAN(GANModel):
+    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "interpolate", "evaluate"})
+
+    def __init__(
+        self,
+        image_channels: int = 1,
+        image_size: int = 32,
+        latent_dim: int = 100,
+        g_channels: int = 64,
+        d_channels: int = 64,
+        loss: str = "ns",
+        gp_weight: float = 10.0,
+        spectral_norm: bool = False,
+        num_classes: int = 0,
+        augment: str = "",
+        n_critic: int = 1,
+        ema_decay: float = 0.999,
+        clip_grad_norm: float | None = None,
+        feature_network: str = "auto",
+        eval_samples: int = 1000,
+        optimizer_g: OptimizerFactory | None = None,
+        optimizer_d: OptimizerFactory | None = None,
+    ) -> None:
+        super().__init__(
+            optimizer_g,
+            optimizer_d,
+            latent_dim,
+            num_classes,
+            n_critic,
+            ema_decay,
+            clip_grad_norm,
+            feature_network,
+            eval_samples,
+            image_channels,
+        )
+        if loss not in LOSSES:
+            raise ValueError(f"model.loss='{loss}' is not known: use one of {', '.join(LOSSES)}")
+        self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
+        self.loss_kind, self.gp_weight, self.augment = loss, gp_weight, augment
+        self.generator = DCGANGenerator(
+            latent_dim, image_size, image_channels, g_channels, num_classes
+        )
+        # Batch norm mixes examples, which breaks the per-example gradient penalty of WGAN-GP.
+        self.discriminator = DCGANDiscriminator(
+            image_size,
+            image_channels,
+            d_channels,
+            num_classes,
+            spectral=spectral_norm,
+            batch_norm=loss != "wgan",
+        )
+        self._setup_ema()
+
+    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.discriminator(diff_augment(x, self.augment) if self.augment else x, labels)
+
+    def d_loss(
+        self, real: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        with torch.no_grad():
+            fake = self.generator(self.latents(len(real)), labels)
+        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
+        loss = discriminator_loss(self.loss_kind, real_logits, fake_logits)
+        logs: dict[str, Any] = {
+            "train/d_loss": loss.detach(),
+            "train/d_real": real_logits.detach().mean(),
+            "train/d_fake": fake_logits.detach().mean(),
+        }
+        if self.loss_kind == "wgan":
+            with torch.autocast(device_type=self.device.type, enabled=False):
+                gp = gradient_penalty(
+                    lambda x: self.discriminate(x, labels), real.float(), fake.float()
+                )
+            loss = loss + self.gp_weight * gp
+            logs["train/gp"] = gp.detach()
+        return loss, logs
+
+    def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
+        labels = labels if labels is not None else self.random_labels(n)
+        fake_logits = self.discriminate(self.generator(self.latents(n), labels), labels)
+        loss = generator_loss(self.loss_kind, fake_logits)
+        return loss, {"train/g_loss": loss.detach()}
+
+    # ----- the contract ----------------------------------------------------------------
+    def _labels_for(self, n: int, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if not self.num_classes:
+            return None
+        return (
+            labels.to(self.device)
+            if labels is not None
+            else torch.arange(n, device=self.device) % self.num_classes
+        )
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        labels: torch.Tensor | None = None,
+        temperature: float = 1.0,
+        seeds: list[int] | None = None,
+        **kwargs: Any,
+    ) -> torch.Tensor:
+        """n images in [0, 1]; `seeds` gives one image per seed (the same image for the same seed)."""
+        if seeds is not None:
+            z = torch.cat([seeded_normal((1, self.latent_dim), s, self.device) for s in seeds])
+        else:
+            z = seeded_normal((n, self.latent_dim), seed, self.device)
+        return to_unit(self.generator_ema(z * temperature, self._labels_for(len(z), labels)))
+
+    @torch.no_grad()
+    def interpolate(
+        self, steps: int, seed_a: int, seed_b: int, space: str = "z", **kwargs: Any
+    ) -> torch.Tensor:
+        if space != "z":
+            raise CapabilityError(f"DCGAN interpolates in z only, not in '{space}'")
+        z_a = seeded_normal((1, self.latent_dim), seed_a, self.device)
+        z_b = seeded_normal((1, self.latent_dim), seed_b, self.device)
+        z = slerp(z_a, z_b, torch.linspace(0, 1, steps, device=self.device)[:, None])
+        labels = torch.full((steps,), seed_a % max(1, self.num_classes), device=self.device)
+        return to_unit(self.generator_ema(z, self._labels_for(steps, labels)))
