@@ -39,7 +39,7 @@ def main() -> None:
     model = DigitClassifier()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, EPOCHS)
-    for epoch in range(EPOCHS):
+    for _epoch in range(EPOCHS):
         model.train()
         for batch in data.train_dataloader():
             loss = F.cross_entropy(model(shift(batch["image"], SHIFT)), batch["label"])

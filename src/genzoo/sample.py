@@ -93,7 +93,11 @@ def _style_mix_grid(
 ) -> torch.Tensor:
     """The paper's figure layout: column seeds on top, row seeds on the left, mixes inside."""
     rows, cols = [int(s) for s in cfg.style_mix_rows], [int(s) for s in cfg.style_mix_cols]
-    layers = tuple(int(v) for v in cfg.style_mix_layers) if cfg.style_mix_layers else None
+    layers = (
+        (int(cfg.style_mix_layers[0]), int(cfg.style_mix_layers[1]))
+        if cfg.style_mix_layers
+        else None
+    )
     mixed = model.style_mix(rows, cols, layers, **options).cpu()
     top = model.sample(len(cols), seeds=cols, **options).cpu()
     left = model.sample(len(rows), seeds=rows, **options).cpu()

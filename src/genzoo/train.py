@@ -43,7 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     batches = int(cfg.trainer.get("max_steps") or -1)
     if batches > 0 and hasattr(model, "optimizer_steps_for"):
         # GANs step two optimizers per batch and Lightning counts both: max_steps means batches.
-        steps = model.optimizer_steps_for(batches)
+        steps = int(getattr(model, "optimizer_steps_for")(batches))  # noqa: B009
         log.info(
             "max_steps=%d batches -> %d optimizer steps (Lightning's global_step)", batches, steps
         )

@@ -16,7 +16,7 @@ import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from genzoo.metrics.digit_classifier import DigitFeatures, load_digit_classifier
+from genzoo.metrics.digit_classifier import DigitClassifier, DigitFeatures, load_digit_classifier
 
 log = logging.getLogger("genzoo")
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -56,11 +56,11 @@ class SampleQuality:
         # A plain object, not an nn.Module: the feature network stays out of model checkpoints.
         self.feature_network = feature_network
         self.max_kid_subset = max_kid_subset
+        self.classifier: DigitClassifier | None = None
         if feature_network == "digits":
             self.classifier = load_digit_classifier()
             feature: torch.nn.Module | int = DigitFeatures(self.classifier)
         else:
-            self.classifier = None
             feature = 2048
         self.fid = FrechetInceptionDistance(
             feature=feature, normalize=True, reset_real_features=True

@@ -44,6 +44,7 @@ class GANModel(GenerativeModel):
     generator: nn.Module
     discriminator: nn.Module
     generator_ema: nn.Module
+    g_steps: torch.Tensor
 
     def __init__(
         self,
@@ -122,7 +123,7 @@ class GANModel(GenerativeModel):
         return norm
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()  # type: ignore[misc]
+        opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
         real = to_signed(batch["image"])
         labels = batch.get("label") if self.num_classes else None
 
@@ -150,7 +151,7 @@ class GANModel(GenerativeModel):
         for scheduler in (
             schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []
         ):
-            scheduler.step()
+            scheduler.step()  # type: ignore[call-arg]
 
     @torch.no_grad()
     def update_ema(self) -> None:

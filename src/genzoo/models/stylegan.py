@@ -24,6 +24,10 @@ from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
 
 
 class StyleGAN(GANModel):
+    generator: StyleGenerator
+    generator_ema: StyleGenerator
+    d_steps: torch.Tensor
+    mean_path_length: torch.Tensor
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"sample", "interpolate", "evaluate", "style_mix"}
     )
@@ -223,6 +227,7 @@ class StyleGAN(GANModel):
         layers: tuple[int, int] | None = None,
         truncation: float = 1.0,
         noise_mode: str = "const",
+        **kwargs: Any,
     ) -> torch.Tensor:
         """(rows * cols) images: row seed's styles, with layers [start, end) taken from the column seed."""
         g = self.generator_ema

@@ -52,7 +52,10 @@ class DCGANGenerator(nn.Module):
             nn.ReLU(),
         )
         self.body = nn.Sequential(
-            *[UpBlock(a, b, norm="batch", act="relu") for a, b in zip(chans, chans[1:])]
+            *[
+                UpBlock(a, b, norm="batch", act="relu")
+                for a, b in zip(chans, chans[1:], strict=False)
+            ]
         )
         self.to_image = nn.Sequential(nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1), nn.Tanh())
         self.apply(dcgan_init)
@@ -83,7 +86,7 @@ class DCGANDiscriminator(nn.Module):
         chans = [channels] + [base_channels * 2**i for i in range(steps)]
         wrap = spectral_norm if spectral else (lambda m: m)
         layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(chans, chans[1:])):
+        for i, (a, b) in enumerate(zip(chans, chans[1:], strict=False)):
             layers.append(wrap(nn.Conv2d(a, b, 4, 2, 1, bias=not batch_norm or i == 0)))
             # No norm on the input layer (paper); none with spectral norm or a gradient penalty either.
             if batch_norm and i > 0 and not spectral:

@@ -75,11 +75,16 @@ class EqualConv2d(nn.Module):
 class MappingNetwork(nn.Module):
     """z (B, z_dim) -> w (B, w_dim); keeps the running average of w for truncation."""
 
+    w_avg: torch.Tensor
+
     def __init__(self, z_dim: int, w_dim: int, depth: int = 8, lr_mul: float = 0.01) -> None:
         super().__init__()
         dims = [z_dim] + [w_dim] * depth
         self.layers = nn.Sequential(
-            *[EqualLinear(a, b, lr_mul=lr_mul, activate=True) for a, b in zip(dims, dims[1:])]
+            *[
+                EqualLinear(a, b, lr_mul=lr_mul, activate=True)
+                for a, b in zip(dims, dims[1:], strict=False)
+            ]
         )
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
@@ -177,7 +182,7 @@ class SynthesisNetwork(nn.Module):
         self.const = nn.Parameter(torch.randn(1, ch[0], 4, 4))
         self.layers = nn.ModuleList([StyledLayer(ch[0], ch[0], w_dim)])
         self.to_rgbs = nn.ModuleList([ToRGB(ch[0], image_channels, w_dim)])
-        for a, b in zip(ch, ch[1:]):
+        for a, b in zip(ch, ch[1:], strict=False):
             self.layers.extend([StyledLayer(a, b, w_dim, upsample=True), StyledLayer(b, b, w_dim)])
             self.to_rgbs.append(ToRGB(b, image_channels, w_dim))
         self.resolutions = [4] + [
@@ -200,7 +205,8 @@ class SynthesisNetwork(nn.Module):
         gen = torch.Generator().manual_seed(noise_seed) if noise_seed is not None else None
         x = repeat(self.const, "1 c h w -> b c h w", b=ws.shape[0])
         rgb = None
-        for i, (layer, res) in enumerate(zip(self.layers, self.resolutions)):
+        for i, (layer, res) in enumerate(zip(self.layers, self.resolutions, strict=False)):
+            noise: torch.Tensor | None
             if noise_mode == "random":
                 noise = (
                     torch.randn(ws.shape[0], 1, res, res, generator=gen).to(x)
@@ -276,7 +282,9 @@ class StyleDiscriminator(nn.Module):
         resolutions = [image_size // 2**i for i in range(steps + 1)]  # image_size ... 4
         ch = [channels_at(r, channel_base, channel_max) for r in resolutions]
         self.from_rgb = EqualConv2d(image_channels, ch[0], 1, activate=True)
-        self.blocks = nn.Sequential(*[DiscriminatorBlock(a, b) for a, b in zip(ch, ch[1:])])
+        self.blocks = nn.Sequential(
+            *[DiscriminatorBlock(a, b) for a, b in zip(ch, ch[1:], strict=False)]
+        )
         self.mbstd_group = mbstd_group
         self.conv = EqualConv2d(ch[-1] + 1, ch[-1], 3, activate=True)
         self.fc = EqualLinear(ch[-1] * 16, ch[-1], activate=True)
