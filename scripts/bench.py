@@ -28,18 +28,41 @@ class Row:
     family: str
     experiment: str
     overrides: tuple[str, ...]
-    plain_loss: str  # name of a function below: the family's loss written as plain PyTorch
+    plain_step: str  # name of a function below: one training step written as plain PyTorch
 
 
 ROWS = [
-    Row("vae", "vae_digits", ("data.image_size=32",), "vae_loss"),
-    Row("vae", "vae_photos", ("data.image_size=64", "data.crop_size=128"), "vae_loss"),
+    Row("vae", "vae_digits", ("data.image_size=32",), "vae_step"),
+    Row("vae", "vae_photos", ("data.image_size=64", "data.crop_size=128"), "vae_step"),
+    Row("dcgan", "dcgan_digits", ("data.image_size=32",), "gan_step"),
+    Row("dcgan", "dcgan_digits", ("data.image_size=64",), "gan_step"),
+    Row("stylegan", "stylegan_digits", ("data.image_size=32",), "gan_step"),
+    Row("stylegan", "stylegan_digits", ("data.image_size=64",), "gan_step"),
 ]
 
 
-def vae_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def vae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     terms = model.elbo_terms(batch["image"], batch.get("label"))
-    return (-terms["log_px"] + terms["kl"]).mean()
+    loss = (-terms["log_px"] + terms["kl"]).mean()
+    optimizers[0].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers[0].step()
+
+
+def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    """One D step and one G step with the family's own losses, as a plain PyTorch loop would."""
+    opt_g, opt_d = optimizers
+    real = batch["image"] * 2 - 1
+    labels = batch.get("label") if model.num_classes else None
+    d_loss, _ = model.d_loss(real, labels)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    g_loss, _ = model.g_loss(len(real), labels)
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    model.update_ema()
 
 
 def compose(row: Row):
@@ -85,28 +108,27 @@ def measure(row: Row, mode: str, steps: int, warmup: int, device: str) -> dict:
     batch_size = datamodule.batch_size
     if mode == "plain":
         model.to(device).train()
-        optimizer = model.configure_optimizers()
-        optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
-        loss_fn: Callable = globals()[row.plain_loss]
+        configured = model.configure_optimizers()
+        configured = configured["optimizer"] if isinstance(configured, dict) else configured
+        optimizers = configured if isinstance(configured, list) else [configured]
+        step_fn: Callable = globals()[row.plain_step]
         stream = batches(datamodule, device)
         for step in range(warmup + steps):
             if step == warmup:
                 if device == "cuda":
                     torch.cuda.synchronize()
                 start = time.perf_counter()
-            loss = loss_fn(model, next(stream))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step_fn(model, next(stream), optimizers)
         if device == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
     else:
         timer = StepTimer(warmup, device)
+        per_batch = model.optimizer_steps_for(1) if hasattr(model, "optimizer_steps_for") else 1
         trainer = L.Trainer(
             accelerator="gpu" if device == "cuda" else "cpu",
             devices=1,
-            max_steps=warmup + steps,
+            max_steps=(warmup + steps) * per_batch,
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,
@@ -134,13 +156,17 @@ class StepTimer(L.Callback):
     def __init__(self, warmup: int, device: str) -> None:
         self.warmup, self.device = warmup, device
         self.start = self.end = 0.0
+        self.batches = 0
 
     def _sync(self) -> None:
         if self.device == "cuda":
             torch.cuda.synchronize()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.warmup and not self.start:
+        self.batches += 1
+        if (
+            self.batches == self.warmup + 1
+        ):  # batches, not optimizer steps (GANs take two per batch)
             self._sync()
             self.start = time.perf_counter()
 

@@ -50,6 +50,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "seed": int(cfg.seed),
         "hyper_parameters": dict(model.hparams),
         "metrics": metrics,
+        "notes": model.metric_notes(),
     }
     out = Path(cfg.out) if cfg.out else run_dir / f"eval_{cfg.split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

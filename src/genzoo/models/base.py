@@ -82,6 +82,10 @@ class GenerativeModel(L.LightningModule):
         """The family's metrics on a held-out loader, as plain floats."""
         raise self._unsupported("evaluate")
 
+    def metric_notes(self) -> dict[str, str]:
+        """How `evaluate` computed its numbers (e.g. which feature network), for reports."""
+        return {}
+
     # ----- training plumbing shared by families --------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:

@@ -213,6 +213,13 @@ class GANModel(GenerativeModel):
         for start in range(0, n, batch):
             quality.update(self.sample(min(batch, n - start), seed=seed + start), real=False)
 
+    def metric_notes(self) -> dict[str, str]:
+        quality = self.quality()
+        network = quality.feature_network if quality else "none: FID/KID skipped"
+        if network == "digits":
+            network = "digits: genzoo's digit classifier (128-d features), not Inception"
+        return {"feature_network": network, "sampler": "generator EMA"}
+
     @torch.no_grad()
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         quality = self.quality()
