@@ -222,7 +222,7 @@ def main() -> None:
         )
         results += [pair["lightning"], pair["plain"]]
 
-    header = f"{'family':<8}{'experiment':<14}{'size':>5}{'batch':>6}  {'mode':<10}{'img/s':>9}{'peak MB':>9}{'L/plain':>9}"
+    header = f"{'family':<10}{'experiment':<17}{'size':>5}{'batch':>6}  {'mode':<10}{'img/s':>9}{'peak MB':>9}{'L/plain':>9}"
     print(
         f"device: {args.device} ({torch.cuda.get_device_name() if args.device == 'cuda' else 'CPU'}), "
         f"{args.steps} timed steps after {args.warmup} warm-up\n{header}\n" + "-" * len(header)
@@ -230,7 +230,7 @@ def main() -> None:
     for r in results:
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
         print(
-            f"{r['family']:<8}{r['experiment']:<14}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
+            f"{r['family']:<10}{r['experiment']:<17}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
             f"{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{ratio:>9}"
         )
     if args.json:
