@@ -143,6 +143,32 @@ def restore_rng_state(rng: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(rng["cuda"])
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latent vectors a, b (1, D) at fractions t (T, 1) -> (T, D)."""
+    cos = torch.nn.functional.cosine_similarity(a, b).clamp(-1 + 1e-7, 1 - 1e-7)
+    omega = torch.acos(cos)
+    if float(omega) < 1e-4:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def seeded_latents(
+    dim: int, n: int, seed: int, seeds: list[int] | None, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """(n, dim) latents from one seed, or one latent per entry of `seeds` (same seed, same latent)."""
+    if seeds is not None:
+        return torch.cat([seeded_normal((1, dim), s, device) for s in seeds])
+    return seeded_normal((n, dim), seed, device)
+
+
+def slerp_latents(
+    dim: int, steps: int, seed_a: int, seed_b: int, device: torch.device | str
+) -> torch.Tensor:
+    """(steps, dim) latents on the great circle between the latents of two seeds."""
+    a, b = seeded_normal((1, dim), seed_a, device), seeded_normal((1, dim), seed_b, device)
+    return slerp(a, b, torch.linspace(0, 1, steps, device=device)[:, None])
+
+
 def seeded_normal(
     shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu"
 ) -> torch.Tensor:

@@ -12,9 +12,8 @@ import torch
 
 from genzoo.losses.adversarial import LOSSES, discriminator_loss, generator_loss
 from genzoo.losses.penalties import gradient_penalty
-from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_normal
+from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
-from genzoo.models.vae import slerp
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -123,10 +122,7 @@ class DCGAN(GANModel):
         **kwargs: Any,
     ) -> torch.Tensor:
         """n images in [0, 1]; `seeds` gives one image per seed (the same image for the same seed)."""
-        if seeds is not None:
-            z = torch.cat([seeded_normal((1, self.latent_dim), s, self.device) for s in seeds])
-        else:
-            z = seeded_normal((n, self.latent_dim), seed, self.device)
+        z = seeded_latents(self.latent_dim, n, seed, seeds, self.device)
         return to_unit(self.generator_ema(z * temperature, self._labels_for(len(z), labels)))
 
     @torch.no_grad()
@@ -135,8 +131,6 @@ class DCGAN(GANModel):
     ) -> torch.Tensor:
         if space != "z":
             raise CapabilityError(f"DCGAN interpolates in z only, not in '{space}'")
-        z_a = seeded_normal((1, self.latent_dim), seed_a, self.device)
-        z_b = seeded_normal((1, self.latent_dim), seed_b, self.device)
-        z = slerp(z_a, z_b, torch.linspace(0, 1, steps, device=self.device)[:, None])
+        z = slerp_latents(self.latent_dim, steps, seed_a, seed_b, self.device)
         labels = torch.full((steps,), seed_a % max(1, self.num_classes), device=self.device)
         return to_unit(self.generator_ema(z, self._labels_for(steps, labels)))

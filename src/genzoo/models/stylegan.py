@@ -16,9 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from genzoo.losses.penalties import path_length_penalty, r1_penalty
-from genzoo.models.base import OptimizerFactory, seeded_normal
+from genzoo.models.base import OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
-from genzoo.models.vae import slerp
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
 
@@ -164,7 +163,7 @@ class StyleGAN(GANModel):
     # ----- the contract ----------------------------------------------------------------
     def _ws_for_seeds(self, seeds: list[int], truncation: float) -> torch.Tensor:
         g = self.generator_ema
-        z = torch.cat([seeded_normal((1, self.latent_dim), s, self.device) for s in seeds])
+        z = seeded_latents(self.latent_dim, len(seeds), 0, seeds, self.device)
         w = g.mapping(z)
         w = g.mapping.w_avg + truncation * (w - g.mapping.w_avg)  # truncation trick
         return g.broadcast(w)
@@ -205,10 +204,7 @@ class StyleGAN(GANModel):
         g = self.generator_ema
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
         if space == "z":
-            z_a, z_b = (
-                seeded_normal((1, self.latent_dim), s, self.device) for s in (seed_a, seed_b)
-            )
-            w = g.mapping(slerp(z_a, z_b, t))
+            w = g.mapping(slerp_latents(self.latent_dim, steps, seed_a, seed_b, self.device))
             w = g.mapping.w_avg + truncation * (w - g.mapping.w_avg)
         elif space == "w":
             w_a, w_b = self._ws_for_seeds([seed_a, seed_b], truncation)[:, 0]

@@ -24,7 +24,9 @@ from genzoo.models.base import (
     GenerativeModel,
     OptimizerFactory,
     SchedulerFactory,
-    seeded_normal,
+    seeded_latents,
+    slerp,  # noqa: F401 - re-exported: genzoo.models.vae.slerp predates the base helper
+    slerp_latents,
 )
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
 
@@ -181,10 +183,7 @@ class VAE(GenerativeModel):
         **kwargs: Any,
     ) -> torch.Tensor:
         """n images in [0, 1] from one seed, or one image per entry of `seeds`."""
-        if seeds is not None:
-            z = torch.cat([seeded_normal((1, self.latent_dim), s, self.device) for s in seeds])
-        else:
-            z = seeded_normal((n, self.latent_dim), seed, self.device)
+        z = seeded_latents(self.latent_dim, n, seed, seeds, self.device)
         return self.mean_image(self.decoder(z * temperature, self._onehot(labels, len(z))))
 
     @torch.no_grad()
@@ -199,10 +198,7 @@ class VAE(GenerativeModel):
     ) -> torch.Tensor:
         if space != "z":
             raise CapabilityError(f"the VAE interpolates in z only, not in '{space}'")
-        z_a = seeded_normal((1, self.latent_dim), seed_a, self.device)
-        z_b = seeded_normal((1, self.latent_dim), seed_b, self.device)
-        t = torch.linspace(0, 1, steps, device=self.device)[:, None]
-        z = slerp(z_a, z_b, t)
+        z = slerp_latents(self.latent_dim, steps, seed_a, seed_b, self.device)
         label = torch.full((steps,), seed_a % max(1, self.num_classes), device=self.device)
         return self.mean_image(self.decoder(z, self._onehot(label, steps)))
 
@@ -222,12 +218,3 @@ class VAE(GenerativeModel):
         result["num_images"] = float(count)
         result["iw_samples"] = float(max(1, self.iw_samples))
         return result
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between latent vectors a, b (1, D) at fractions t (T, 1) -> (T, D)."""
-    cos = F.cosine_similarity(a, b).clamp(-1 + 1e-7, 1 - 1e-7)
-    omega = torch.acos(cos)
-    if float(omega) < 1e-4:
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
