@@ -10,8 +10,8 @@ import torch
 from genzoo.data.transforms import to_channels
 from genzoo.losses.kl import gaussian_kl_standard_normal
 from genzoo.losses.likelihood import gaussian_log_likelihood
-from genzoo.models.base import CapabilityError, GenerativeModel
-from genzoo.models.vae import VAE, slerp
+from genzoo.models.base import CapabilityError, GenerativeModel, slerp
+from genzoo.models.vae import VAE
 from genzoo.networks.blocks import num_halvings
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
 

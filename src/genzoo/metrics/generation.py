@@ -9,7 +9,6 @@ and otherwise says that FID/KID are skipped. Every result names its feature netw
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import torch
@@ -107,6 +106,3 @@ class SampleQuality:
             out["class_entropy"] = float(-(hist[hist > 0] * hist[hist > 0].log()).sum()) + 0.0
             out["confident"] = float((probs.max(1).values > 0.9).float().mean())
         return out
-
-
-MAX_CLASS_ENTROPY = math.log(10)

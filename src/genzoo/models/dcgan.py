@@ -6,7 +6,7 @@ conditioning, DiffAugment on real and fake alike, and a generator EMA for sampli
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
@@ -19,8 +19,6 @@ from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
 class DCGAN(GANModel):
-    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "interpolate", "evaluate"})
-
     def __init__(
         self,
         image_channels: int = 1,

@@ -177,12 +177,6 @@ class GANModel(GenerativeModel):
     def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
         raise self._unsupported("train (g_loss)")
 
-    def generate_ema(
-        self, z: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any
-    ) -> torch.Tensor:
-        """Images in [-1, 1] from the EMA generator."""
-        return self.generator_ema(z, labels)
-
     # ----- validation: sample quality -------------------------------------------------
     def quality(self) -> SampleQuality | None:
         if not self._quality_resolved:

@@ -25,7 +25,6 @@ from genzoo.models.base import (
     OptimizerFactory,
     SchedulerFactory,
     seeded_latents,
-    slerp,  # noqa: F401 - re-exported: genzoo.models.vae.slerp predates the base helper
     slerp_latents,
 )
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
