@@ -166,3 +166,40 @@ def test_failed_checkpoint_write_keeps_previous_checkpoint(
         train(make_cfg(*SHORT, "trainer.max_epochs=2", "resume=true", run_dir=run))
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
     assert _state(run / "checkpoints" / "last.ckpt")["global_step"] == 5
+
+
+def test_end_of_run_is_saved_and_finished_run_has_nothing_left(make_cfg, tmp_path: Path) -> None:
+    """last.ckpt holds the final step (not the last validation's); resuming it trains nothing."""
+    run = tmp_path / "end"
+    args = [*SHORT, "trainer.max_epochs=-1", "trainer.check_val_every_n_epoch=2"]
+    train(make_cfg(*args, "trainer.max_steps=12", run_dir=run))
+    last = run / "checkpoints" / "last.ckpt"
+    assert _state(last)["global_step"] == 12  # validation ran at step 10 only
+    before = last.read_bytes()
+    assert train(make_cfg(*args, "trainer.max_steps=12", "resume=true", run_dir=run)) == {}
+    assert last.read_bytes() == before
+    train(make_cfg(*args, "trainer.max_steps=17", "resume=true", run_dir=run))
+    assert _state(last)["global_step"] == 17
+
+
+def test_resume_from_mid_epoch_checkpoint_is_exact(make_cfg, tmp_path: Path) -> None:
+    """A checkpoint written mid-epoch continues with the next batch of the same data order."""
+    args = [
+        "trainer=cpu",
+        "trainer.max_epochs=-1",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.limit_val_batches=1",
+        "model.iw_samples=2",
+        "callbacks.image_grid.every_n_steps=0",
+        "trainer.deterministic=true",
+        "data.batch_size=200",  # 7 batches an epoch
+    ]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(make_cfg(*args, "trainer.max_steps=16", run_dir=whole))
+    train(make_cfg(*args, "trainer.max_steps=10", run_dir=split))  # stops at batch 3 of epoch 2
+    assert _state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
+    train(make_cfg(*args, "trainer.max_steps=16", "resume=true", run_dir=split))
+    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    assert a["global_step"] == b["global_step"] == 16
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")

@@ -19,13 +19,19 @@ from omegaconf import DictConfig, OmegaConf
 from genzoo.errors import exit_on_user_error
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.config import config_dir
+from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
+from genzoo.utils.validate import ConfigError
 
 log = logging.getLogger("genzoo")
+SPLITS = ("val", "test")
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate a run's checkpoint; return (and write) the metrics with their provenance."""
+    quiet_console()
+    if str(cfg.split) not in SPLITS:
+        raise ConfigError(f"split={cfg.split} is not a held-out split: use split=val or split=test")
     L.seed_everything(int(cfg.seed), verbose=False)
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
@@ -63,9 +69,17 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")
-def main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         evaluate(cfg)
+
+
+def main() -> None:
+    """genzoo-eval: checks the command line's keys, then hands over to Hydra."""
+    from genzoo.utils.cli import check_command_line
+
+    check_command_line("eval", sys.argv[1:])
+    _hydra_main()
 
 
 if __name__ == "__main__":

@@ -7,10 +7,13 @@ genzoo-sample run=<ckpt> reconstruct=my_digits/   # ... or of your own image fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +23,135 @@ from omegaconf import DictConfig
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid, save_image
 
+from genzoo.data.errors import DatasetError
 from genzoo.data.folders import IMAGE_SUFFIXES, open_image
 from genzoo.data.transforms import center_crop_resize, pil_to_tensor, to_channels
-from genzoo.errors import exit_on_user_error
-from genzoo.models.base import CapabilityError, GenerativeModel
+from genzoo.errors import GenzooError, exit_on_user_error
+from genzoo.models.base import GenerativeModel
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.config import config_dir
+from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
 
 log = logging.getLogger("genzoo")
 
 
-def _images_to_reconstruct(spec: str, meta: dict, model: GenerativeModel, n: int) -> torch.Tensor:
-    """'val' -> the first n validation images of the run's dataset; else files or a folder."""
-    data_cfg = meta["config"]["data"]
-    size, channels = int(data_cfg["image_size"]), int(data_cfg["channels"])
-    if spec == "val":
-        from hydra.utils import instantiate
+class SampleRequestError(GenzooError, ValueError):
+    """An option the loaded model cannot honour; nothing has been written."""
 
-        datamodule = instantiate(data_cfg, _convert_="all")
-        datamodule.setup("validate")
-        images = torch.cat(
-            [
-                b["image"]
-                for _, b in zip(
-                    range(math.ceil(n / datamodule.batch_size)),
-                    datamodule.val_dataloader(),
-                    strict=False,
-                )
-            ]
+
+class ImagesSkipped(GenzooError):
+    """Some of the user's images could not be read; the readable ones were processed."""
+
+    exit_code = 1
+
+
+def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
+    """Every option against what the model can do, before anything is written."""
+    name = type(model).__name__
+    problems = []
+    user_options = {
+        "truncation": cfg.truncation is not None,
+        "noise_mode": cfg.noise_mode is not None,
+        "temperature": float(cfg.temperature) != 1.0,
+    }
+    for option, given in user_options.items():
+        if given and option not in model.sample_options:
+            problems.append(f"{option}= (it understands: {_listed(model.sample_options)})")
+    if cfg.reconstruct and not model.supports("reconstruct"):
+        problems.append("reconstruct= (it has no encoder)")
+    if cfg.style_mix_rows or cfg.style_mix_cols:
+        if not model.supports("style_mix"):
+            problems.append("style_mix_rows / style_mix_cols (it has no styles to mix)")
+        elif not (cfg.style_mix_rows and cfg.style_mix_cols):
+            problems.append("style mixing needs both style_mix_rows and style_mix_cols")
+    space = str(cfg.interpolation_space)
+    if (
+        cfg.interpolate
+        and model.supports("interpolate")
+        and space not in model.interpolation_spaces
+    ):
+        problems.append(
+            f"interpolation_space={cfg.interpolation_space} (it interpolates in: "
+            f"{_listed(model.interpolation_spaces)})"
         )
-        return images[:n]
+    if cfg.gif and not (cfg.interpolate and model.supports("interpolate")):
+        problems.append("gif=true (it animates the interpolation: set interpolate=true)")
+    if problems:
+        raise SampleRequestError(
+            f"{name} cannot do what was asked, so nothing was written: " + "; ".join(problems)
+        )
+
+
+def _listed(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items)) or "none"
+
+
+def _images_from_files(
+    spec: str, size: int, channels: int
+) -> tuple[torch.Tensor, list[Path], list[str]]:
+    """Every readable image named by `spec` (files or folders, comma-separated), their paths,
+    and one line per file that could not be read."""
     paths = [Path(p).expanduser() for p in spec.split(",")]
     files = [
         f
         for p in paths
         for f in (
-            sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
             if p.is_dir()
             else [p]
         )
     ]
     if not files:
         raise FileNotFoundError(f"reconstruct={spec}: no image files found")
-    return torch.stack(
-        [
-            to_channels(pil_to_tensor(center_crop_resize(open_image(f), size)), channels)
-            for f in files[:n]
-        ]
-    )
+    images, used, unreadable = [], [], []
+    for f in files:
+        try:
+            img = open_image(f)
+        except DatasetError as err:
+            unreadable.append(f"{f}: {err.__cause__ or err}")
+            continue
+        images.append(to_channels(pil_to_tensor(center_crop_resize(img, size)), channels))
+        used.append(f)
+    if not images:
+        raise ImagesSkipped(
+            f"reconstruct={spec}: none of the images could be read:\n  " + "\n  ".join(unreadable)
+        )
+    return torch.stack(images), used, unreadable
+
+
+def _validation_images(meta: dict, n: int) -> torch.Tensor:
+    """The first n validation images of the run's dataset."""
+    from hydra.utils import instantiate
+
+    datamodule = instantiate(meta["config"]["data"], _convert_="all")
+    datamodule.setup("validate")
+    batches = math.ceil(n / datamodule.batch_size)
+    loader = datamodule.val_dataloader()
+    images = torch.cat([b["image"] for _, b in zip(range(batches), loader, strict=False)])
+    return images[:n]
+
+
+def _reconstruction_grid(x: torch.Tensor, recon: torch.Tensor, per_row: int = 8) -> torch.Tensor:
+    """Rows of up to `per_row` originals, each followed by a row of their reconstructions."""
+    tiles = []
+    for start in range(0, len(x), per_row):
+        chunk = slice(start, start + per_row)
+        tiles += [x[chunk], recon[chunk]]
+        pad = per_row - len(x[chunk])
+        if pad and len(x) > per_row:  # keep every row the same width
+            blank = torch.ones(pad, *x.shape[1:])
+            tiles[-2], tiles[-1] = torch.cat([tiles[-2], blank]), torch.cat([tiles[-1], blank])
+    return make_grid(torch.cat(tiles), nrow=min(per_row, len(x)))
+
+
+def _source_tag(spec: str) -> str:
+    """A file-name-safe tag for where reconstructions came from: 'val', or name + short hash."""
+    if spec == "val":
+        return "val"
+    first = Path(spec.split(",")[0]).expanduser()
+    digest = hashlib.sha1(spec.encode()).hexdigest()[:6]
+    return f"{re.sub(r'[^A-Za-z0-9_-]+', '-', first.stem or first.name)}-{digest}"
 
 
 def _style_options(cfg: DictConfig) -> dict[str, Any]:
@@ -108,28 +191,58 @@ def _style_mix_grid(
     return make_grid(torch.stack(tiles), nrow=len(cols) + 1)
 
 
+def _option_tag(cfg: DictConfig) -> str:
+    """What changes the images besides the seed, for file names: '_psi0.7_noiserandom_temp0.8'."""
+    tag = ""
+    if cfg.truncation is not None:
+        tag += f"_psi{float(cfg.truncation):g}"
+    if cfg.noise_mode is not None:
+        tag += f"_noise{cfg.noise_mode}"
+    if float(cfg.temperature) != 1.0:
+        tag += f"_temp{float(cfg.temperature):g}"
+    return tag
+
+
+def _seed_tag(cfg: DictConfig, seeds: list[int] | None) -> str:
+    if not seeds:
+        return f"n{int(cfg.n)}_seed{cfg.seed}"
+    joined = "-".join(str(s) for s in seeds)
+    if len(joined) > 40:  # many seeds: a readable start and a hash of them all
+        joined = f"{seeds[0]}-{seeds[-1]}-{hashlib.sha1(joined.encode()).hexdigest()[:6]}"
+    return f"seeds{joined}"
+
+
 def sample(cfg: DictConfig) -> dict[str, str]:
     """Write the requested images; return a map of what was written where."""
+    quiet_console()
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
+    check_request(cfg, model)
     run_dir = Path(meta["checkpoint_path"]).resolve().parent
     run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
     out_dir = Path(cfg.out_dir) if cfg.out_dir else run_dir / "samples"
-    out_dir.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in cfg.seeds] if cfg.seeds else None
-    stem = f"step{meta.get('global_step') or 0:07d}_" + (
-        f"seeds{seeds[0]}-{seeds[-1]}" if seeds else f"seed{cfg.seed}"
-    )
+    step = f"step{meta.get('global_step') or 0:07d}"
+    stem = f"{step}_{_seed_tag(cfg, seeds)}{_option_tag(cfg)}"
     written: dict[str, str] = {}
     n = len(seeds) if seeds else int(cfg.n)
     nrow = cfg.nrow or max(1, int(math.sqrt(n)))
     options = _style_options(cfg)
+    if "temperature" in model.sample_options:
+        options["temperature"] = float(cfg.temperature)
+    unreadable: list[str] = []
+
+    if cfg.reconstruct:  # read the user's images first: a bad folder fails before any output
+        data_cfg = meta["config"]["data"]
+        if str(cfg.reconstruct) == "val":
+            x, sources = _validation_images(meta, int(cfg.n)), None
+        else:
+            size, channels = int(data_cfg["image_size"]), int(data_cfg["channels"])
+            x, sources, unreadable = _images_from_files(str(cfg.reconstruct), size, channels)
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     if model.supports("sample"):
-        images = model.sample(
-            n, seed=int(cfg.seed), seeds=seeds, temperature=float(cfg.temperature), **options
-        )
-        images = images.cpu()
+        images = model.sample(n, seed=int(cfg.seed), seeds=seeds, **options).cpu()
         if cfg.grid:
             written["samples"] = str(out_dir / f"samples_{stem}.png")
             save_image(make_grid(images, nrow=nrow), written["samples"])
@@ -140,15 +253,17 @@ def sample(cfg: DictConfig) -> dict[str, str]:
             for name, image in zip(names, images, strict=True):
                 save_image(image, folder / (f"seed{name:05d}.png" if seeds else f"{name:05d}.png"))
             written["individual"] = str(folder)
-    if cfg.reconstruct and model.supports("reconstruct"):
-        x = _images_to_reconstruct(str(cfg.reconstruct), meta, model, int(cfg.n)).to(device)
-        recon = model.reconstruct(x).cpu()
-        written["reconstructions"] = str(out_dir / f"reconstructions_{stem}.png")
-        save_image(make_grid(torch.cat([x.cpu(), recon]), nrow=len(x)), written["reconstructions"])
-    elif cfg.reconstruct:
-        log.warning(
-            "%s cannot reconstruct; reconstruct=%s ignored", type(model).__name__, cfg.reconstruct
-        )
+    if cfg.reconstruct:
+        recon = torch.cat([model.reconstruct(c.to(device)).cpu() for c in x.split(256)])
+        rec_stem = f"{step}_{_source_tag(str(cfg.reconstruct))}_n{len(x)}"
+        written["reconstructions"] = str(out_dir / f"reconstructions_{rec_stem}.png")
+        save_image(_reconstruction_grid(x.cpu(), recon), written["reconstructions"])
+        if cfg.individual and sources is not None:
+            folder = out_dir / f"reconstructions_{rec_stem}"
+            folder.mkdir(exist_ok=True)
+            for source, image in zip(sources, recon, strict=True):
+                save_image(image, folder / f"{source.stem}.png")
+            written["individual_reconstructions"] = str(folder)
     if cfg.interpolate and model.supports("interpolate"):
         steps, space = int(cfg.interpolation_steps), str(cfg.interpolation_space)
         base = seeds[0] if seeds else int(cfg.seed)
@@ -156,28 +271,46 @@ def sample(cfg: DictConfig) -> dict[str, str]:
             model.interpolate(steps, base + 2 * r, base + 2 * r + 1, space=space, **options).cpu()
             for r in range(int(cfg.interpolation_rows))
         ]
-        written["interpolations"] = str(out_dir / f"interpolations_{space}_{stem}.png")
+        interp_stem = f"{step}_seed{base}_rows{len(rows)}x{steps}{_option_tag(cfg)}"
+        written["interpolations"] = str(out_dir / f"interpolations_{space}_{interp_stem}.png")
         save_image(make_grid(torch.cat(rows), nrow=steps), written["interpolations"])
         if cfg.gif:
-            written["gif"] = str(out_dir / f"interpolation_{space}_{stem}.gif")
+            written["gif"] = str(out_dir / f"interpolation_{space}_{interp_stem}.gif")
             _write_gif(rows[0], Path(written["gif"]))
     if cfg.style_mix_rows and cfg.style_mix_cols:
-        if not model.supports("style_mix"):
-            raise CapabilityError(
-                f"{type(model).__name__} has no styles to mix; drop style_mix_rows/cols"
-            )
-        written["style_mix"] = str(out_dir / f"style_mix_{stem}.png")
+        mix = "-".join(str(s) for s in [*cfg.style_mix_rows, "x", *cfg.style_mix_cols])
+        layers = (
+            f"_layers{cfg.style_mix_layers[0]}-{cfg.style_mix_layers[1]}"
+            if cfg.style_mix_layers
+            else ""
+        )
+        written["style_mix"] = str(
+            out_dir / f"style_mix_{step}_{mix}{layers}{_option_tag(cfg)}.png"
+        )
         save_image(_style_mix_grid(model, cfg, options), written["style_mix"])
     for kind, path in written.items():
         log.info("%s: %s", kind, path)
     print(json.dumps(written))
+    if unreadable:
+        raise ImagesSkipped(
+            f"{len(unreadable)} image(s) could not be read and were left out of the "
+            f"reconstructions:\n  " + "\n  ".join(unreadable)
+        )
     return written
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="sample")
-def main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         sample(cfg)
+
+
+def main() -> None:
+    """genzoo-sample: checks the command line's keys, then hands over to Hydra."""
+    from genzoo.utils.cli import check_command_line
+
+    check_command_line("sample", sys.argv[1:])
+    _hydra_main()
 
 
 if __name__ == "__main__":

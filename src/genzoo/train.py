@@ -7,30 +7,42 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.errors import exit_on_user_error
+from genzoo.errors import RunInterrupted, exit_on_user_error
 from genzoo.utils.config import config_dir, to_plain
 
 log = logging.getLogger("genzoo")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train the configured model on the configured data; return the final logged metrics."""
+    """Train the configured model on the configured data; return the final logged metrics.
+
+    Nothing is written into the run directory until every check has passed (values, resume,
+    model family), so a refused start leaves an existing run as it was.
+    """
     import lightning as L
     from hydra.utils import instantiate
 
-    from genzoo.callbacks.nan_guard import NaNGuard
-    from genzoo.callbacks.run_metadata import RunMetadata
-    from genzoo.utils.checkpoint_io import SafeCheckpointIO
-    from genzoo.utils.loggers import build_callbacks, build_loggers
-    from genzoo.utils.resume import check_same_model, load_resume_metadata, resume_checkpoint
+    from genzoo.utils.config_checks import check_config_values
+    from genzoo.utils.console import quiet_console
+    from genzoo.utils.resume import (
+        check_same_model,
+        load_resume_metadata,
+        nothing_left_to_do,
+        resume_checkpoint,
+    )
+    from genzoo.utils.run_dir import close_run_log, open_run_dir
     from genzoo.utils.validate import check_config_types
 
+    quiet_console()
     check_config_types(cfg)
+    check_config_values(cfg)
+    _recipe_tip()
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True)
     run_dir = Path(cfg.paths.run_dir)
@@ -50,25 +62,96 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"max_steps": steps})
     if ckpt_path:
         check_same_model(meta, f"{type(model).__module__}.{type(model).__qualname__}", ckpt_path)
+        finished = nothing_left_to_do(
+            meta, int(trainer_cfg.get("max_steps") or -1), trainer_cfg.get("max_epochs")
+        )
+        if finished:
+            log.warning(
+                "nothing left to do: %s has finished (%s). Raise trainer.max_steps or "
+                "trainer.max_epochs to train further.",
+                ckpt_path,
+                finished,
+            )
+            return {}
         log.info("resuming from %s", ckpt_path)
         # A sanity-check validation would draw random numbers the uninterrupted run never drew.
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"num_sanity_val_steps": 0})
 
+    # debug=fdr (fast_dev_run) promises that nothing is saved: no config, log or summary either.
+    saving = not cfg.trainer.get("fast_dev_run")
+    log_file = open_run_dir(cfg, run_dir) if saving else None
+    try:
+        return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving)
+    finally:
+        close_run_log(log_file)
+
+
+def _recipe_tip() -> None:
+    """Without experiment=..., name the pinned recipe for the chosen model and data, if any:
+    family defaults are sized for real data (StyleGAN's crawl on 32 px digits on a CPU)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    choices = HydraConfig.get().runtime.choices
+    if choices.get("experiment") not in (None, "null"):
+        return
+    recipe = f"{choices.get('model')}_{choices.get('data')}"
+    if (config_dir() / "experiment" / f"{recipe}.yaml").is_file():
+        log.warning(
+            "model=%s data=%s with the family's defaults: experiment=%s is the recipe sized for "
+            "this data (widths, batch, steps)",
+            choices.get("model"),
+            choices.get("data"),
+            recipe,
+        )
+
+
+def _fit(
+    cfg: DictConfig,
+    run_dir: Path,
+    ckpt_path: Path | None,
+    meta: dict,
+    datamodule: object,
+    model: object,
+    trainer_cfg: DictConfig,
+    saving: bool,
+) -> dict[str, float]:
+    """Build loggers, callbacks and the Trainer; fit; write the summary."""
+    import lightning as L
+    from hydra.utils import instantiate
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from genzoo.callbacks.nan_guard import NaNGuard
+    from genzoo.callbacks.run_end import RunEndCheckpoint
+    from genzoo.callbacks.run_metadata import RunMetadata
+    from genzoo.utils.checkpoint_io import SafeCheckpointIO
+    from genzoo.utils.loggers import build_callbacks, build_loggers
+
     plain_cfg = to_plain(cfg)
     loggers = build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id"))
     callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
-    callbacks += [NaNGuard(), RunMetadata(plain_cfg)]
+    run_end = RunEndCheckpoint()
+    callbacks += [NaNGuard(), RunMetadata(plain_cfg), run_end]
     trainer: L.Trainer = instantiate(
         trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
     for logger in loggers:
         logger.log_hyperparams(plain_cfg)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    except SIGTERMException as stop:
+        signal_name = run_end.interrupted_by or "SIGTERM"
+        saved = f"saved {run_end.saved_path}" if run_end.saved_path else "checkpoints are off"
+        raise RunInterrupted(
+            f"training interrupted by {signal_name} at global step {trainer.global_step}; "
+            f"{saved}. Continue it with the same command plus resume=true run_name={cfg.run_name}",
+            signal_name,
+        ) from stop
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if trainer.is_global_zero and saving:
         summary = {
             "global_step": trainer.global_step,
             "epoch": trainer.current_epoch,
@@ -80,12 +163,27 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    with exit_on_user_error():
-        metrics = train(cfg)
+def _hydra_main(cfg: DictConfig) -> float | None:
+    from genzoo.utils.run_dir import remove_if_empty
+
+    run_dir = Path(cfg.paths.run_dir)
+    try:
+        with exit_on_user_error():
+            metrics = train(cfg)
+    finally:
+        # A refused start or a debug run leaves no empty directory behind.
+        remove_if_empty(run_dir, Path(cfg.paths.runs_root))
     # A sweeper that optimises reads the returned value (e.g. Optuna): the monitored metric.
     monitor = cfg.get("optimized_metric")
     return metrics.get(monitor) if monitor else None
+
+
+def main() -> None:
+    """genzoo-train: checks the command line's keys, then hands over to Hydra."""
+    from genzoo.utils.cli import check_command_line
+
+    check_command_line("train", sys.argv[1:])
+    _hydra_main()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stop training at the first non-finite loss, naming the step and the loss (DESIGN.md rule 8)."""
+"""Stop training at the first non-finite loss, naming the step and the loss (docs/architecture.md, rule 8)."""
 
 from __future__ import annotations
 

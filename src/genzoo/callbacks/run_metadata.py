@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import WandbLogger
 class RunMetadata(L.Callback):
     """Adds checkpoint['genzoo']: the model class, the resolved run config, the W&B run id.
 
-    The config is a plain dict so `torch.load(weights_only=True)` reads it (DESIGN.md rule 5).
+    The config is a plain dict so `torch.load(weights_only=True)` reads it (docs/architecture.md, rule 5).
     """
 
     def __init__(self, config: dict[str, Any]) -> None:

@@ -8,6 +8,15 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from genzoo.data.errors import DatasetError
+from genzoo.data.sampling import (
+    ResumableDataLoader,
+    ResumableSampler,
+    SampleKey,
+    resume_position,
+    run_seed,
+    split_key,
+)
 from genzoo.data.transforms import resize, to_channels
 
 
@@ -38,11 +47,12 @@ class TensorImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        i, gen = split_key(key)
         x = self.images[i]
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = to_channels(resize(x, self.image_size), self.channels)
-        if self.hflip and torch.rand(()) < 0.5:
+        if self.hflip and torch.rand((), generator=gen) < 0.5:
             x = x.flip(-1)
         return {"image": x, "label": self.labels[i]}
 
@@ -77,18 +87,47 @@ class ImageDataModule(L.LightningDataModule):
             raise RuntimeError(
                 f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first"
             )
+        if shuffle:  # training: order and augmentation a resumed run replays exactly
+            sampler = ResumableSampler(dataset, run_seed())
+            return ResumableDataLoader(
+                dataset,
+                batch_size=self.batch_size,
+                sampler=sampler,
+                drop_last=True,
+                generator=sampler.loader_generator,
+                num_workers=self.num_workers,
+                pin_memory=self.pin_memory,
+                persistent_workers=self.num_workers > 0,
+            )
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle,
+            shuffle=False,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+        loader = self._loader(self.train_set, shuffle=True)
+        # A resumed run continues the checkpoint's epoch at the next batch (mid-epoch included).
+        epoch, batches_done = resume_position(self.trainer)
+        assert isinstance(loader.sampler, ResumableSampler)
+        loader.sampler.resume_at(epoch, batches_done * self.batch_size)
+        per_process = len(loader.sampler)
+        if per_process < self.batch_size:  # drop_last would leave no batch: say so, not "0 steps"
+            processes = loader.sampler.num_replicas
+            raise DatasetError(
+                f"{self.describe()} has {len(self.train_set)} training images"  # type: ignore[arg-type]
+                + (f" ({per_process} per process of {processes})" if processes > 1 else "")
+                + f", fewer than data.batch_size={self.batch_size}, and incomplete batches are "
+                f"dropped: set data.batch_size={max(1, per_process)} or lower, or add images"
+            )
+        return loader
+
+    def describe(self) -> str:
+        """How error messages name this dataset."""
+        return f"data={self.name}"
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, shuffle=False)
@@ -100,7 +139,7 @@ class ImageDataModule(L.LightningDataModule):
         """The loader `genzoo-eval` reads: 'val' or 'test' (the held-out split of this set)."""
         self.setup("validate")
         if split not in ("val", "test"):
-            raise ValueError(f"split='{split}' is not known: use val or test")
+            raise DatasetError(f"split={split} is not known: use val or test")
         return self.test_dataloader() if split == "test" else self.val_dataloader()
 
 

@@ -1,4 +1,4 @@
-"""Datasets that ship inside installed packages, so every command works offline (DESIGN.md rule 7).
+"""Datasets that ship inside installed packages, so every command works offline (docs/architecture.md, rule 7).
 
 - `DigitsDataModule`: scikit-learn's 1,797 handwritten 8x8 digits (labels 0-9), resized.
 - `PhotosDataModule`: the colour photographs bundled with scikit-image and scikit-learn,
@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule, TensorImageDataset, fixed_split
+from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import resize, to_channels
 
 
@@ -90,8 +91,9 @@ def _load_bundled_photos() -> dict[str, np.ndarray]:
 class RandomCropDataset(Dataset):
     """`length` crops of `crop_size` from a list of photos; resized to `image_size`.
 
-    Training crops are drawn from the global RNG (reproducible under the run seed);
-    evaluation crops use a per-index generator so every run sees the same ones.
+    Crops come from the sampler key's generator (`split_key`): training keys carry a seed per
+    (run seed, epoch, index), plain evaluation indices seed themselves, so every run sees the
+    same held-out crops and a resumed run the same training crops.
     """
 
     def __init__(
@@ -109,8 +111,8 @@ class RandomCropDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        gen = torch.Generator().manual_seed(i) if self.fixed else None
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        i, gen = split_key(key)
         k = (
             int(torch.randint(len(self.photos), (), generator=gen))
             if not self.fixed
@@ -121,7 +123,7 @@ class RandomCropDataset(Dataset):
         top = int(torch.randint(h - self.crop_size + 1, (), generator=gen))
         left = int(torch.randint(w - self.crop_size + 1, (), generator=gen))
         crop = photo[:, top : top + self.crop_size, left : left + self.crop_size]
-        if not self.fixed and torch.rand(()) < 0.5:
+        if not self.fixed and torch.rand((), generator=gen) < 0.5:
             crop = crop.flip(-1)
         crop = to_channels(resize(crop, self.image_size), self.channels)
         return {"image": crop, "label": torch.tensor(k)}

@@ -2,34 +2,78 @@
 
 from __future__ import annotations
 
-import warnings
+import logging
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.base import ImageDataModule
 from genzoo.data.downloads import check_file, download
 from genzoo.data.errors import DatasetError
+from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import center_crop_resize, pil_to_tensor, to_channels
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+log = logging.getLogger("genzoo")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+UNREADABLE_HINT = (
+    "delete or replace the file(s), or set data.on_error=skip to leave them out with one warning"
+)
 
 
 def open_image(path: Path) -> Image.Image:
-    """Open and fully decode an image, or raise a DatasetError naming the file."""
+    """Open and fully decode an image, upright (EXIF orientation applied), or raise a
+    DatasetError naming the file."""
     try:
         with Image.open(path) as img:
             img.load()  # decode now so a truncated file fails here, not later
-            return img.copy()
-    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+            return ImageOps.exif_transpose(img)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
+        raise DatasetError(f"cannot read image {path} ({err})") from err
+
+
+def unreadable_images(files: list[Path]) -> dict[Path, str]:
+    """A cheap check of every file's header (and a PNG's chunks): file -> why it is unreadable."""
+    bad = {}
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                img.verify()
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
+            bad[path] = str(err) or type(err).__name__
+    return bad
+
+
+def _listing(bad: dict[Path, str], limit: int = 20) -> str:
+    lines = [f"  {path}: {why}" for path, why in list(bad.items())[:limit]]
+    if len(bad) > limit:
+        lines.append(f"  ... and {len(bad) - limit} more")
+    return "\n".join(lines)
+
+
+def readable_images(files: list[Path], on_error: str, where: str) -> list[Path]:
+    """`files` less the unreadable ones: listed in one error (on_error=raise) or one warning."""
+    bad = unreadable_images(files)
+    if not bad:
+        return files
+    if on_error == "raise":
         raise DatasetError(
-            f"cannot read image {path} ({err}): delete or replace the file, or set "
-            f"data.on_error=skip to leave such files out with a warning"
-        ) from err
+            f"{len(bad)} of {len(files)} files in {where} cannot be read as images:\n"
+            f"{_listing(bad)}\n{UNREADABLE_HINT[0].upper()}{UNREADABLE_HINT[1:]}."
+        )
+    log.warning(
+        "data.on_error=skip: leaving out %d unreadable file(s) of %d in %s:\n%s",
+        len(bad),
+        len(files),
+        where,
+        _listing(bad),
+    )
+    return [f for f in files if f not in bad]
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -66,24 +110,28 @@ class ImageFileDataset(Dataset):
         self.files, self.image_size, self.channels, self.crop = files, image_size, channels, crop
         self.hflip, self.on_error = hflip, on_error
         self.labels = labels or [0] * len(files)
+        self._reported: set[Path] = set()
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        i, gen = split_key(key)
         for offset in range(len(self.files)):
             j = (i + offset) % len(self.files)
             try:
                 img = open_image(self.files[j])
-            except DatasetError as err:
+            except DatasetError as err:  # passed the header check but does not decode
                 if self.on_error == "raise":
-                    raise
-                warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
+                    raise DatasetError(f"{err}: {UNREADABLE_HINT}") from err
+                if self.files[j] not in self._reported:  # once per file, not every epoch
+                    self._reported.add(self.files[j])
+                    log.warning("data.on_error=skip: leaving out %s", err)
                 continue
             x = to_channels(
                 pil_to_tensor(center_crop_resize(img, self.image_size, self.crop)), self.channels
             )
-            if self.hflip and torch.rand(()) < 0.5:
+            if self.hflip and torch.rand((), generator=gen) < 0.5:
                 x = x.flip(-1)
             return {"image": x, "label": torch.tensor(self.labels[j])}
         raise DatasetError(
@@ -122,10 +170,13 @@ class ImageFolderDataModule(ImageDataModule):
             on_error,
         )
 
+    def describe(self) -> str:
+        return f"data.path={self.path}"
+
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        files = list_images(self.path)
+        files = readable_images(list_images(self.path), self.on_error, f"data.path={self.path}")
         # Every k-th file is held out: stable under the run seed and under added files' order.
         k = max(2, round(1 / self.val_fraction)) if self.val_fraction > 0 else 0
         val = files[::k] if k else files[:1]

@@ -36,9 +36,23 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
-    """PIL image (any mode) -> float (3, H, W) in [0, 1]."""
+    """PIL image (any mode) -> float (3, H, W) in [0, 1].
+
+    16- and 32-bit grey keep their full range (PIL's own conversion to RGB clips them), and
+    transparent pixels (RGBA, LA, palettes with transparency) are laid on white.
+    """
     import numpy as np
 
+    if img.mode.startswith("I;16") or img.mode == "I":
+        grey = np.asarray(img, dtype=np.float32) / 65535.0
+        return torch.from_numpy(grey.clip(0, 1)).expand(3, -1, -1).clone()
+    if img.mode == "F":
+        grey = np.asarray(img, dtype=np.float32)
+        return torch.from_numpy(grey.clip(0, 1)).expand(3, -1, -1).clone()
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
     arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
 

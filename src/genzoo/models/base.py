@@ -1,4 +1,4 @@
-"""The contract every genzoo model offers to callbacks and CLIs (DESIGN.md rule 3).
+"""The contract every genzoo model offers to callbacks and CLIs (docs/architecture.md, rule 3).
 
 Images crossing the contract are float (B, C, H, W) in [0, 1]; a model that works in
 [-1, 1] converts inside. A model lists what it can do in `capabilities`; callers check
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from genzoo.errors import GenzooError
+from genzoo.networks.blocks import num_halvings
 
 
 class CapabilityError(GenzooError, RuntimeError):
@@ -34,6 +35,10 @@ class GenerativeModel(L.LightningModule):
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # Keyword options `sample` / `interpolate` understand beyond n and seed(s), e.g. truncation;
+    # genzoo-sample refuses an option the model would ignore.
+    sample_options: ClassVar[frozenset[str]] = frozenset()
+    interpolation_spaces: ClassVar[tuple[str, ...]] = ("z",)
     monitor: ClassVar[str | None] = None
     monitor_mode: ClassVar[str] = "min"
 
@@ -46,6 +51,21 @@ class GenerativeModel(L.LightningModule):
         self.scheduler_factory = scheduler
 
     # ----- the contract -------------------------------------------------------------
+    @classmethod
+    def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
+        """Config values this family cannot build with, checked before anything runs:
+        parameter -> what is wrong. The default: convolutional families halve image_size
+        down to 4 pixels."""
+        size = hparams.get("image_size")
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            try:
+                num_halvings(size)
+            except ValueError:
+                return {
+                    "image_size": f"is not 4 times a power of two (8, 16, 32, 64, ...), which {cls.__name__} needs"
+                }
+        return {}
+
     @classmethod
     def supports(cls, capability: str) -> bool:
         return capability in cls.capabilities

@@ -6,7 +6,7 @@ conditioning, DiffAugment on real and fake alike, and a generator EMA for sampli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -19,6 +19,8 @@ from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
 class DCGAN(GANModel):
+    sample_options: ClassVar[frozenset[str]] = frozenset({"temperature"})
+
     def __init__(
         self,
         image_channels: int = 1,

@@ -1,4 +1,4 @@
-"""Shared machinery of the GAN families (DESIGN.md rule 4).
+"""Shared machinery of the GAN families (docs/architecture.md, rule 4).
 
 Manual optimization: each batch is one discriminator step and, every `n_critic` batches, one
 generator step. Lightning counts both in `global_step`; genzoo-train translates the user's
@@ -10,6 +10,7 @@ inside; the contract's [0, 1] is converted at the boundary.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -71,6 +72,14 @@ class GANModel(GenerativeModel):
         )
         self._quality: SampleQuality | None = None
         self._quality_resolved = False
+
+    def on_fit_start(self) -> None:
+        # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
+        ema_modules = len(list(self.generator_ema.modules()))
+        warnings.filterwarnings(
+            "ignore",
+            message=rf"Found {ema_modules} module\(s\) in eval mode at the start of training",
+        )
 
     def _setup_ema(self) -> None:
         self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)

@@ -30,6 +30,8 @@ class StyleGAN(GANModel):
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"sample", "interpolate", "evaluate", "style_mix"}
     )
+    sample_options: ClassVar[frozenset[str]] = frozenset({"truncation", "noise_mode"})
+    interpolation_spaces: ClassVar[tuple[str, ...]] = ("z", "w")
 
     def __init__(
         self,

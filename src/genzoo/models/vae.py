@@ -38,6 +38,7 @@ class VAE(GenerativeModel):
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"sample", "reconstruct", "interpolate", "evaluate"}
     )
+    sample_options: ClassVar[frozenset[str]] = frozenset({"temperature"})
     monitor: ClassVar[str | None] = "val/neg_elbo"
     monitor_mode: ClassVar[str] = "min"
 

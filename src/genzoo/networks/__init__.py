@@ -1,1 +1,1 @@
-"""Plain nn.Modules: no Lightning here (DESIGN.md rule 1)."""
+"""Plain nn.Modules: no Lightning here (docs/architecture.md, rule 1)."""

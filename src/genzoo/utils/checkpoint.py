@@ -1,4 +1,4 @@
-"""Finding and loading genzoo checkpoints with torch.load(weights_only=True) (DESIGN.md rule 5)."""
+"""Finding and loading genzoo checkpoints with torch.load(weights_only=True) (docs/architecture.md, rule 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checkpoint writing that fails loudly and loses nothing (DESIGN.md rule 8).
+"""Checkpoint writing that fails loudly and loses nothing (docs/architecture.md, rule 8).
 
 Lightning already writes through a temporary file (an fsspec transaction), so a write that
 fails midway leaves the previous checkpoint whole. This plugin turns the failure (a full disk,

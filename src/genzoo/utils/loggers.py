@@ -57,7 +57,11 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
         if node.get("_target_") == _WANDB:
             _prepare_wandb(node, resume_run_id)
         log.debug("logger %s -> %s", name, node.get("_target_"))
-        loggers.append(instantiate(node, _convert_="all"))
+        logger = instantiate(node, _convert_="all")
+        if node.get("_target_") == _WANDB:
+            # Lightning passes anonymous=None, which W&B answers with a deprecation note every run.
+            logger._wandb_init.pop("anonymous", None)
+        loggers.append(logger)
     return loggers
 
 

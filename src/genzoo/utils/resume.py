@@ -1,4 +1,4 @@
-"""Deciding where a run resumes from: explicit, never a silent fresh start (DESIGN.md rule 6)."""
+"""Deciding where a run resumes from: explicit, never a silent fresh start (docs/architecture.md, rule 6)."""
 
 from __future__ import annotations
 
@@ -59,4 +59,18 @@ def check_same_model(meta: dict[str, Any], model_target: str, path: Path) -> Non
 
 
 def load_resume_metadata(path: Path | None) -> dict[str, Any]:
-    return read_checkpoint(path)["genzoo"] if path else {}
+    """The checkpoint's genzoo metadata plus where it stands (global_step, epoch); {} if fresh."""
+    if not path:
+        return {}
+    ckpt = read_checkpoint(path)
+    return dict(ckpt["genzoo"], global_step=ckpt.get("global_step", 0), epoch=ckpt.get("epoch", 0))
+
+
+def nothing_left_to_do(meta: dict[str, Any], max_steps: int, max_epochs: int | None) -> str | None:
+    """Why a resumed checkpoint is already at the run's limits (Lightning's stopping rule), or None."""
+    step, epoch = int(meta.get("global_step") or 0), int(meta.get("epoch") or 0)
+    if max_steps > 0 and step >= max_steps:
+        return f"it is at global step {step} and trainer.max_steps allows {max_steps}"
+    if max_epochs is not None and max_epochs >= 0 and epoch >= max_epochs:
+        return f"it has trained {epoch} epochs and trainer.max_epochs={max_epochs}"
+    return None

@@ -68,7 +68,8 @@ def _walk(node: Any, path: str, errors: list[str]) -> None:
                 and not _accepts(hint, value)
             ):
                 errors.append(
-                    f"{where}={value!r} has type {type(value).__name__}, expected {_name(hint)}"
+                    f"{where}={value!r} is {_PLAIN_NAMES.get(type(value), type(value).__name__)}, "
+                    f"expected {_name(hint)}"
                 )
             _walk(value, where, errors)
     elif isinstance(node, list):
@@ -76,8 +77,21 @@ def _walk(node: Any, path: str, errors: list[str]) -> None:
             _walk(item, f"{path}[{i}]", errors)
 
 
+_PLAIN_NAMES = {bool: "a boolean", int: "an int", float: "a number", str: "a string"}
+
+
 def _name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    """A type hint in words: Optional[int] -> 'an int or null'."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        words = [_name(a) for a in args if a is not type(None)]
+        return " or ".join(words + (["null"] if type(None) in args else []))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    return _PLAIN_NAMES.get(hint) or getattr(hint, "__name__", None) or str(hint)
 
 
 def check_config_types(cfg: DictConfig) -> None:

@@ -1,0 +1,100 @@
+"""Checks of the command line before Hydra runs: a misspelled key gets 'did you mean ...?'.
+
+Hydra answers `trainer.max_epoch=3` with advice to append the key with `+`, which then fails
+inside the Trainer. Here every plain `key=value` override is looked up in the composed config
+(with the command line's group choices) and an unknown key is one line naming the closest ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from genzoo.utils.config import config_dir
+
+_SKIP_FLAGS = ("--help", "-h", "--hydra-help", "--info", "--version", "--shell-completion")
+
+
+def _flat_keys(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, DictConfig):
+        return []
+    keys = []
+    for key in node:
+        full = f"{prefix}{key}"
+        keys.append(full)
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            keys += _flat_keys(child, f"{full}.")
+    return keys
+
+
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    node: Any = cfg
+    for part in key.split("."):
+        # `in` is False for a mandatory value (???), which is still a key: look at the keys.
+        if not isinstance(node, DictConfig) or part not in set(node.keys()):
+            return False
+        node = node._get_node(part)
+    return True
+
+
+def unknown_key_message(cfg: DictConfig, key: str) -> str:
+    """'unknown key a.b: did you mean a.c?' with the closest keys of the composed config."""
+    known = _flat_keys(cfg)
+    guesses = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    hint = (
+        f"did you mean {' or '.join(guesses)}?"
+        if guesses
+        else f"genzoo-{_COMMAND.get('name', 'train')} --cfg job lists the keys there are"
+    )
+    return f"unknown key {key}: {hint}"
+
+
+_COMMAND: dict[str, str] = {}
+
+
+def check_command_line(config_name: str, argv: list[str]) -> None:
+    """Exit 2 with one line when a plain override names a key the config does not have."""
+    _COMMAND["name"] = config_name
+    if any(a in _SKIP_FLAGS or a.startswith("--") for a in argv):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = [a for a in argv if a not in ("-m", "--multirun") and not a.startswith("-")]
+    try:
+        overrides = OverridesParser.create().parse_overrides(args)
+    except Exception:  # a syntax error: Hydra's own message says where
+        return
+    groups, values = [], []
+    for override, text in zip(overrides, args, strict=True):
+        key = override.key_or_group
+        if override.is_add() or override.is_delete() or override.is_force_add():
+            continue
+        if key.startswith("hydra") or override.package:
+            continue
+        if (config_dir() / key.replace(".", "/")).is_dir():  # a group choice such as model=vae
+            if override.is_sweep_override():
+                return  # a sweep over groups: each job is checked by Hydra itself
+            groups.append(text)
+        else:
+            values.append(key)
+    if not values:
+        return
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            cfg = compose(config_name, overrides=groups)
+    except Exception:  # a bad group choice: Hydra's message lists the options
+        return
+    finally:
+        GlobalHydra.instance().clear()
+    OmegaConf.set_struct(cfg, False)
+    for key in values:
+        if not _has_key(cfg, key):
+            print(f"error: {unknown_key_message(cfg, key)}", file=sys.stderr)
+            sys.exit(2)

@@ -1,0 +1,137 @@
+"""Checks of config values' meaning before anything runs: sizes, counts, rates, hardware.
+
+The type checks (`validate.check_config_types`) say that `data.batch_size=abc` is no int; these
+say that `data.batch_size=-1` is no batch size, and name the key the user set: a model value
+interpolated from the data config (`image_size: ${data.image_size}`) is reported under its
+source key. Each model class adds its own rules in `GenerativeModel.check_hparams`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from genzoo.utils.checkpoint import import_target
+from genzoo.utils.validate import ConfigError
+
+Rule = Callable[[Any], str | None]
+
+
+def _at_least(low: int | float, what: str) -> Rule:
+    def rule(value: Any) -> str | None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
+        return None if ok else f"must be {what}"
+
+    return rule
+
+
+def _limit(value: Any) -> str | None:  # Lightning's max_steps / max_epochs: -1 means no limit
+    if value is None or value == -1 or (isinstance(value, int) and value >= 1):
+        return None
+    return "must be a positive count, or -1 for no limit"
+
+
+POSITIVE = _at_least(1, "a positive integer")
+# Leaf names checked wherever they appear under model or data.
+NAMED_RULES: dict[str, Rule] = {
+    name: POSITIVE
+    for name in (
+        "batch_size",
+        "image_size",
+        "latent_dim",
+        "hidden_channels",
+        "g_channels",
+        "d_channels",
+        "channel_base",
+        "channel_max",
+        "mapping_depth",
+        "eval_samples",
+        "iw_samples",
+    )
+}
+NAMED_RULES["num_workers"] = _at_least(0, "0 or more")
+NAMED_RULES["lr"] = lambda v: (
+    None if isinstance(v, (int, float)) and v > 0 else "must be a positive learning rate"
+)
+NAMED_RULES["channels"] = lambda v: None if v in (1, 3) else "must be 1 (grey) or 3 (colour)"
+TRAINER_RULES: dict[str, Rule] = {"max_steps": _limit, "max_epochs": _limit}
+_INTERPOLATION = re.compile(r"^\$\{([\w.]+)\}$")
+
+
+def _source_key(raw: Any, key: str) -> str:
+    """The key a user sets for this value: the source of a plain interpolation, else itself."""
+    match = _INTERPOLATION.match(raw) if isinstance(raw, str) else None
+    return match.group(1) if match else key
+
+
+def _walk(resolved: Any, raw: Any, path: str, problems: dict[str, str]) -> None:
+    if isinstance(resolved, dict):
+        for key, value in resolved.items():
+            raw_value = raw.get(key) if isinstance(raw, dict) else None
+            where = f"{path}.{key}"
+            rule = NAMED_RULES.get(str(key))
+            if rule is not None and value is not None and not isinstance(value, (dict, list)):
+                problem = rule(value)
+                if problem:
+                    problems.setdefault(_source_key(raw_value, where), f"={value!r} {problem}")
+            _walk(value, raw_value, where, problems)
+
+
+def _model_problems(model: dict[str, Any], raw: dict[str, Any], problems: dict[str, str]) -> None:
+    target = model.get("_target_")
+    try:
+        cls = import_target(str(target))
+    except (ImportError, AttributeError, ValueError):
+        return  # instantiate reports an unknown target
+    check = getattr(cls, "check_hparams", None)
+    if check is None:
+        return
+    for param, problem in check(model).items():
+        key = _source_key(raw.get(param), f"model.{param}")
+        problems.setdefault(key, f"={model.get(param)!r} {problem}")
+
+
+def check_config_values(cfg: DictConfig) -> None:
+    """Raise one ConfigError naming every key whose value cannot work (exit 2 at the CLI)."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(
+            "no value for "
+            + ", ".join(missing)
+            + ": set "
+            + " ".join(f"{k}=..." for k in missing)
+            + " on the command line"
+        )
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(resolved, dict) and isinstance(raw, dict)
+    problems: dict[str, str] = {}
+    for group in ("data", "model"):
+        _walk(resolved.get(group), raw.get(group), group, problems)
+    for key, rule in TRAINER_RULES.items():
+        value = (resolved.get("trainer") or {}).get(key)
+        if (problem := rule(value)) is not None:
+            problems[f"trainer.{key}"] = f"={value!r} {problem}"
+    if isinstance(resolved.get("model"), dict):
+        _model_problems(resolved["model"], raw.get("model") or {}, problems)
+    if problems:
+        raise ConfigError(
+            "invalid config value(s):\n  "
+            + "\n  ".join(f"{key}{problem}" for key, problem in problems.items())
+            + "\nFix the override(s) on the command line; see genzoo-train --help."
+        )
+    check_accelerator(resolved.get("trainer") or {})
+
+
+def check_accelerator(trainer: dict[str, Any]) -> None:
+    """`trainer=gpu` (or ddp) on a machine without CUDA: one line naming the alternatives."""
+    import torch
+
+    if str(trainer.get("accelerator")) in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={trainer.get('accelerator')} needs a CUDA GPU and this machine "
+            "has none: use trainer=cpu, or trainer=default to pick what is there"
+        )

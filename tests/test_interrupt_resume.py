@@ -1,0 +1,105 @@
+"""A real genzoo-train process killed with SIGTERM resumes to the uninterrupted run's weights.
+
+For every family: one run trains uninterrupted; a second, identical run is sent SIGTERM soon
+after its first checkpoint (mid-epoch as a rule), must exit non-zero having saved last.ckpt where
+it stopped, and `resume=true` must then end on the same step with the same weights, EMA and
+optimizer state.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+BIN = Path(sys.executable).parent / "genzoo-train"
+COMMON = [
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "trainer=cpu",
+    "trainer.deterministic=true",
+    "seed=3",
+    "callbacks.image_grid.every_n_steps=0",
+]
+FAMILIES = {
+    # 23 batches per epoch; validation (and last.ckpt) at every epoch end.
+    "vae": [
+        "experiment=vae_digits",
+        "trainer.max_steps=70",
+        "trainer.check_val_every_n_epoch=1",
+        "model.iw_samples=4",
+    ],
+    "dcgan": [
+        "experiment=dcgan_digits",
+        "trainer.max_steps=50",
+        "trainer.val_check_interval=20",
+        "model.eval_samples=100",
+        "trainer.limit_val_batches=1",
+    ],
+    "stylegan": [
+        "experiment=stylegan_digits",
+        "trainer.max_steps=36",
+        "trainer.val_check_interval=12",
+        "model.eval_samples=64",
+        "trainer.limit_val_batches=1",
+    ],
+}
+
+
+def _start(args: list[str], runs: Path, name: str) -> subprocess.Popen:
+    env = {**os.environ, "GENZOO_RUNS": str(runs), "WANDB_MODE": "offline"}
+    return subprocess.Popen(
+        [str(BIN), *args, f"run_name={name}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_sigterm_then_resume_matches_uninterrupted_run(family: str, tmp_path: Path) -> None:
+    args = COMMON + FAMILIES[family]
+    group = FAMILIES[family][0].split("=")[1]
+    whole = _start(args, tmp_path, "whole")
+    split = _start(args, tmp_path, "split")
+    last = tmp_path / group / "split" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and split.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first_step = _state(last)["global_step"] if last.exists() else None
+    split.send_signal(signal.SIGTERM)
+    out, _ = split.communicate(timeout=240)
+    assert split.returncode == 143, f"an interrupted run must exit non-zero:\n{out[-2000:]}"
+    assert "interrupted by SIGTERM" in out and "resume=true" in out
+    stopped_at = _state(last)["global_step"]
+    assert first_step is not None and stopped_at > first_step, (
+        "last.ckpt must hold where the run stopped, not its last validation"
+    )
+
+    assert whole.wait(timeout=300) == 0, whole.communicate()[0][-2000:]
+    resumed = _start([*args, "resume=true"], tmp_path, "split")
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out[-3000:]
+
+    a = _state(tmp_path / group / "whole" / "checkpoints" / "last.ckpt")
+    b = _state(last)
+    assert a["global_step"] == b["global_step"] > stopped_at
+    for key, value in a["state_dict"].items():  # weights, generator EMA, buffers
+        torch.testing.assert_close(
+            b["state_dict"][key], value, msg=f"{key} differs (step {stopped_at})"
+        )
+    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
+        for idx, state in opt_a["state"].items():
+            for name, value in state.items():
+                torch.testing.assert_close(opt_b["state"][idx][name], value)
