@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
+
+from genzoo.utils.config import config_dir
 
 BIN = Path(sys.executable).parent
 QUICK = [
@@ -194,3 +197,154 @@ def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None
             (tmp_path / "runs" / "multirun" / "sweep" / job / "final_metrics.json").read_text()
         )
         assert summary["global_step"] == 3
+
+
+# ----- a CLI that fails well and leaves no debris ------------------------------------------
+
+
+def test_refused_start_leaves_the_run_untouched(trained_run: Path) -> None:
+    cwd = trained_run.parents[2]
+    config, log = trained_run / ".hydra" / "config.yaml", trained_run / "train.log"
+    before = config.read_bytes(), log.read_bytes()
+    groups_before = sorted(p.name for p in (cwd / "runs" / "vae_digits").iterdir())
+    refused = run("genzoo-train", *QUICK, "run_name=cli", "model.latent_dim=5", cwd=cwd)
+    assert refused.returncode == 2 and "already holds last.ckpt" in refused.stderr
+    bad = run("genzoo-train", *QUICK, "data.batch_size=-1", cwd=cwd)  # a timestamped run name
+    assert bad.returncode == 2
+    assert (config.read_bytes(), log.read_bytes()) == before
+    assert sorted(p.name for p in (cwd / "runs" / "vae_digits").iterdir()) == groups_before
+
+
+def test_bad_value_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    result = run("genzoo-train", *QUICK, "data.batch_size=-1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("data.batch_size=-1 must be a positive integer") == 1
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_debug_fdr_saves_nothing(tmp_path: Path) -> None:
+    result = run("genzoo-train", "debug=fdr", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    leftovers = [p for p in (tmp_path / "runs").rglob("*")] if (tmp_path / "runs").exists() else []
+    assert leftovers == [], leftovers
+    assert not list(tmp_path.glob("*.log"))
+
+
+def test_misspelled_key_gets_did_you_mean(tmp_path: Path) -> None:
+    result = run("genzoo-train", "trainer.max_epoch=3", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "did you mean trainer.max_epochs" in result.stderr and "+trainer" not in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "expected"),
+    [
+        ("genzoo-sample", [], "no value for run: set run=..."),
+        ("genzoo-eval", ["run=anything", "split=train"], "split=train is not a held-out split"),
+        ("genzoo-sample", ["run=x", "truncaton=0.7"], "did you mean truncation?"),
+    ],
+)
+def test_sample_and_eval_mistakes_are_one_line(
+    tmp_path: Path, command: str, args: list[str], expected: str
+) -> None:
+    result = run(command, *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+@pytest.mark.parametrize("command", ["genzoo-sample", "genzoo-eval"])
+def test_help_is_written_for_each_command(tmp_path: Path, command: str) -> None:
+    result = run(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert f"Usage: {command} run=" in result.stdout and "Examples:" in result.stdout
+    assert "experiment" not in result.stdout and "trainer" not in result.stdout
+    key = "truncation=" if command == "genzoo-sample" else "split=val"
+    assert key in result.stdout
+
+
+def sample_cfg(*dotlist: str) -> DictConfig:
+    """configs/sample.yaml with overrides, as genzoo-sample composes it (no Hydra keys)."""
+    base = OmegaConf.load(config_dir() / "sample.yaml")
+    base = OmegaConf.masked_copy(base, [k for k in base if k not in ("defaults", "hydra")])
+    merged = OmegaConf.merge(base, OmegaConf.from_dotlist(list(dotlist)))
+    assert isinstance(merged, DictConfig)
+    return merged
+
+
+def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: Path) -> None:
+    from genzoo.sample_images import SampleRequestError, check_request
+    from genzoo.utils.checkpoint import load_model
+
+    model, _ = load_model(trained_run)
+    for option in (
+        "truncation=0.7",
+        "noise_mode=random",
+        "interpolation_space=w",
+        "style_mix_rows=[1]",
+        "interpolate=false",  # with gif=true below: nothing to animate
+    ):
+        extra = ["gif=true"] if option == "interpolate=false" else []
+        with pytest.raises(SampleRequestError, match="VAE cannot do what was asked"):
+            check_request(sample_cfg(f"run={trained_run}", option, *extra), model)
+    check_request(sample_cfg(f"run={trained_run}", "temperature=0.5", "gif=true"), model)
+    # From the command line: exit 2 and nothing written.
+    result = run(
+        "genzoo-sample",
+        f"run={trained_run}",
+        "truncation=0.7",
+        f"out_dir={tmp_path / 'o'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and "truncation=" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_sample_file_names_keep_calls_apart(trained_run: Path, tmp_path: Path) -> None:
+    from genzoo.sample_images import sample
+
+    names = set()
+    for args in (["n=16"], ["n=25"], ["seeds=[1,2,3]"], ["n=16", "temperature=0.5"]):
+        written = sample(sample_cfg(f"run={trained_run}", *args, f"out_dir={tmp_path}"))
+        names.add(Path(written["samples"]).name)
+    assert len(names) == 4 and len(list(tmp_path.glob("samples_*.png"))) == 4
+
+
+def test_reconstruct_folder_with_unreadable_files(trained_run: Path, tmp_path: Path) -> None:
+    from tests.test_user_folders import BAD, write_user_folder
+
+    folder = write_user_folder(tmp_path / "imgs")
+    result = run(
+        "genzoo-sample",
+        f"run={trained_run}",
+        f"reconstruct={folder}",
+        "individual=true",
+        f"out_dir={tmp_path / 'o'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "3 image(s) could not be read" in result.stderr
+    for name in BAD:  # each listed once, on a line of its own
+        assert sum(name in line for line in result.stderr.splitlines()) == 1, name
+    written = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(list(Path(written["individual_reconstructions"]).glob("*.png"))) == 10
+    assert "on_error" not in result.stderr
+
+
+def test_console_prints_each_line_once(trained_run: Path) -> None:
+    output = (trained_run / "train.log").read_text()
+    stdout = run(
+        "genzoo-train",
+        *QUICK,
+        "run_name=cli",
+        "resume=true",
+        "trainer.max_epochs=3",
+        cwd=trained_run.parents[2],
+    )
+    assert stdout.returncode == 0, stdout.stderr[-2000:]
+    console = stdout.stdout + stdout.stderr
+    assert console.count("`Trainer.fit` stopped") == 1, console[-3000:]
+    for noise in ("LeafSpec", "litlogger", "anonymous setting"):
+        assert noise not in console, noise
+    assert "GPU available" in output  # Lightning lines reach train.log too

@@ -65,3 +65,13 @@ def test_logger_none_logs_nothing_but_keeps_checkpoints(make_cfg, tmp_path: Path
     assert not (run / "csv").exists() and not (run / "wandb").exists()
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "images" / "samples_latest.png").is_file()
+
+
+def test_wandb_logger_is_built_without_the_deprecated_anonymous_setting(make_cfg, tmp_path) -> None:
+    """Lightning passes anonymous=None, which W&B answers with a deprecation note on every run."""
+    from genzoo.utils.loggers import build_loggers
+
+    cfg = make_cfg("logger=wandb")
+    loggers = build_loggers(cfg.logger)
+    wandb_loggers = [lg for lg in loggers if type(lg).__name__ == "WandbLogger"]
+    assert len(wandb_loggers) == 1 and "anonymous" not in wandb_loggers[0]._wandb_init

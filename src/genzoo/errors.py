@@ -18,6 +18,10 @@ class GenzooError(Exception):
     exit_code: int = 2
 
 
+class ConfigError(GenzooError, ValueError):
+    """A config value has the wrong type, meaning or choice; the message names the key."""
+
+
 class RunInterrupted(GenzooError):
     """Training stopped by a signal after saving last.ckpt; exits 128 + the signal number."""
 

@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import lightning as L
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.errors import exit_on_user_error
-from genzoo.utils.checkpoint import load_model
-from genzoo.utils.config import config_dir
-from genzoo.utils.console import quiet_console
-from genzoo.utils.device import pick_device
-from genzoo.utils.validate import ConfigError
+from genzoo.errors import ConfigError, exit_on_user_error
+from genzoo.utils.config import config_dir, require_values
 
 log = logging.getLogger("genzoo")
 SPLITS = ("val", "test")
@@ -29,9 +23,17 @@ SPLITS = ("val", "test")
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate a run's checkpoint; return (and write) the metrics with their provenance."""
-    quiet_console()
     if str(cfg.split) not in SPLITS:
         raise ConfigError(f"split={cfg.split} is not a held-out split: use split=val or split=test")
+    # Heavy imports here, so that --help and command-line mistakes answer at once.
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from genzoo.utils.checkpoint import load_model
+    from genzoo.utils.console import quiet_console
+    from genzoo.utils.device import pick_device
+
+    quiet_console()
     L.seed_everything(int(cfg.seed), verbose=False)
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
@@ -71,6 +73,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")
 def _hydra_main(cfg: DictConfig) -> None:
     with exit_on_user_error():
+        require_values(cfg)
         evaluate(cfg)
 
 

@@ -26,3 +26,18 @@ def to_plain(cfg: DictConfig) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     assert isinstance(container, dict)
     return {str(k): v for k, v in container.items()}
+
+
+def require_values(cfg: DictConfig) -> None:
+    """One ConfigError naming every mandatory key (???) the command line left unset."""
+    from genzoo.errors import ConfigError
+
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(
+            "no value for "
+            + ", ".join(missing)
+            + ": set "
+            + " ".join(f"{k}=..." for k in missing)
+            + " on the command line"
+        )

@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.utils.checkpoint import import_target
+from genzoo.utils.config import require_values
 from genzoo.utils.validate import ConfigError
 
 Rule = Callable[[Any], str | None]
@@ -96,15 +97,7 @@ def _model_problems(model: dict[str, Any], raw: dict[str, Any], problems: dict[s
 
 def check_config_values(cfg: DictConfig) -> None:
     """Raise one ConfigError naming every key whose value cannot work (exit 2 at the CLI)."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        raise ConfigError(
-            "no value for "
-            + ", ".join(missing)
-            + ": set "
-            + " ".join(f"{k}=..." for k in missing)
-            + " on the command line"
-        )
+    require_values(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     raw = OmegaConf.to_container(cfg, resolve=False)
     assert isinstance(resolved, dict) and isinstance(raw, dict)

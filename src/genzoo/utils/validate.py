@@ -14,12 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.errors import GenzooError
+from genzoo.errors import ConfigError
 from genzoo.utils.checkpoint import import_target
-
-
-class ConfigError(GenzooError, ValueError):
-    """A config value has the wrong type or an unknown choice; the message names the key."""
 
 
 def _accepts(hint: Any, value: Any) -> bool:

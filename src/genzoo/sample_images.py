@@ -1,0 +1,222 @@
+"""What genzoo-sample does with a trained model: option checks, sampling, reconstructions,
+interpolations and style mixes, written as PNG files whose names say what made them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid, save_image
+
+from genzoo.errors import GenzooError
+from genzoo.models.base import GenerativeModel
+from genzoo.utils.checkpoint import load_model
+from genzoo.utils.console import quiet_console
+from genzoo.utils.device import pick_device
+from genzoo.utils.user_images import (
+    ImagesSkipped,
+    images_from_files,
+    reconstruction_grid,
+    source_tag,
+    validation_images,
+)
+
+log = logging.getLogger("genzoo")
+
+
+class SampleRequestError(GenzooError, ValueError):
+    """An option the loaded model cannot honour; nothing has been written."""
+
+
+def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
+    """Every option against what the model can do, before anything is written."""
+    name = type(model).__name__
+    problems = []
+    user_options = {
+        "truncation": cfg.truncation is not None,
+        "noise_mode": cfg.noise_mode is not None,
+        "temperature": float(cfg.temperature) != 1.0,
+    }
+    for option, given in user_options.items():
+        if given and option not in model.sample_options:
+            problems.append(f"{option}= (it understands: {_listed(model.sample_options)})")
+    if cfg.reconstruct and not model.supports("reconstruct"):
+        problems.append("reconstruct= (it has no encoder)")
+    if cfg.style_mix_rows or cfg.style_mix_cols:
+        if not model.supports("style_mix"):
+            problems.append("style_mix_rows / style_mix_cols (it has no styles to mix)")
+        elif not (cfg.style_mix_rows and cfg.style_mix_cols):
+            problems.append("style mixing needs both style_mix_rows and style_mix_cols")
+    space = str(cfg.interpolation_space)
+    if (
+        cfg.interpolate
+        and model.supports("interpolate")
+        and space not in model.interpolation_spaces
+    ):
+        problems.append(
+            f"interpolation_space={cfg.interpolation_space} (it interpolates in: "
+            f"{_listed(model.interpolation_spaces)})"
+        )
+    if cfg.gif and not (cfg.interpolate and model.supports("interpolate")):
+        problems.append("gif=true (it animates the interpolation: set interpolate=true)")
+    if problems:
+        raise SampleRequestError(
+            f"{name} cannot do what was asked, so nothing was written: " + "; ".join(problems)
+        )
+
+
+def _listed(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items)) or "none"
+
+
+def _style_options(cfg: DictConfig) -> dict[str, Any]:
+    """Options only style-based models understand, passed when the user set them."""
+    options: dict[str, Any] = {}
+    if cfg.truncation is not None:
+        options["truncation"] = float(cfg.truncation)
+    if cfg.noise_mode is not None:
+        options["noise_mode"] = str(cfg.noise_mode)
+    return options
+
+
+def _write_gif(frames: torch.Tensor, path: Path, duration_ms: int = 80) -> None:
+    """frames (T, C, H, W) in [0, 1] -> an animated GIF that plays forth and back."""
+    pil = [to_pil_image(f) for f in frames]
+    pil = pil + pil[-2:0:-1]
+    pil[0].save(path, save_all=True, append_images=pil[1:], duration=duration_ms, loop=0)
+
+
+def _style_mix_grid(
+    model: GenerativeModel, cfg: DictConfig, options: dict[str, Any]
+) -> torch.Tensor:
+    """The paper's figure layout: column seeds on top, row seeds on the left, mixes inside."""
+    rows, cols = [int(s) for s in cfg.style_mix_rows], [int(s) for s in cfg.style_mix_cols]
+    layers = (
+        (int(cfg.style_mix_layers[0]), int(cfg.style_mix_layers[1]))
+        if cfg.style_mix_layers
+        else None
+    )
+    mixed = model.style_mix(rows, cols, layers, **options).cpu()
+    top = model.sample(len(cols), seeds=cols, **options).cpu()
+    left = model.sample(len(rows), seeds=rows, **options).cpu()
+    blank = torch.ones_like(top[0])
+    tiles = [blank, *top]
+    for r in range(len(rows)):
+        tiles += [left[r], *mixed[r * len(cols) : (r + 1) * len(cols)]]
+    return make_grid(torch.stack(tiles), nrow=len(cols) + 1)
+
+
+def _option_tag(cfg: DictConfig) -> str:
+    """What changes the images besides the seed, for file names: '_psi0.7_noiserandom_temp0.8'."""
+    tag = ""
+    if cfg.truncation is not None:
+        tag += f"_psi{float(cfg.truncation):g}"
+    if cfg.noise_mode is not None:
+        tag += f"_noise{cfg.noise_mode}"
+    if float(cfg.temperature) != 1.0:
+        tag += f"_temp{float(cfg.temperature):g}"
+    return tag
+
+
+def _seed_tag(cfg: DictConfig, seeds: list[int] | None) -> str:
+    if not seeds:
+        return f"n{int(cfg.n)}_seed{cfg.seed}"
+    joined = "-".join(str(s) for s in seeds)
+    if len(joined) > 40:  # many seeds: a readable start and a hash of them all
+        joined = f"{seeds[0]}-{seeds[-1]}-{hashlib.sha1(joined.encode()).hexdigest()[:6]}"
+    return f"seeds{joined}"
+
+
+def sample(cfg: DictConfig) -> dict[str, str]:
+    """Write the requested images; return a map of what was written where."""
+    quiet_console()
+    device = pick_device(cfg.device)
+    model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
+    check_request(cfg, model)
+    run_dir = Path(meta["checkpoint_path"]).resolve().parent
+    run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
+    out_dir = Path(cfg.out_dir) if cfg.out_dir else run_dir / "samples"
+    seeds = [int(s) for s in cfg.seeds] if cfg.seeds else None
+    step = f"step{meta.get('global_step') or 0:07d}"
+    stem = f"{step}_{_seed_tag(cfg, seeds)}{_option_tag(cfg)}"
+    written: dict[str, str] = {}
+    n = len(seeds) if seeds else int(cfg.n)
+    nrow = cfg.nrow or max(1, int(math.sqrt(n)))
+    options = _style_options(cfg)
+    if "temperature" in model.sample_options:
+        options["temperature"] = float(cfg.temperature)
+    unreadable: list[str] = []
+
+    if cfg.reconstruct:  # read the user's images first: a bad folder fails before any output
+        data_cfg = meta["config"]["data"]
+        if str(cfg.reconstruct) == "val":
+            x, sources = validation_images(meta, int(cfg.n)), None
+        else:
+            size, channels = int(data_cfg["image_size"]), int(data_cfg["channels"])
+            x, sources, unreadable = images_from_files(str(cfg.reconstruct), size, channels)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if model.supports("sample"):
+        images = model.sample(n, seed=int(cfg.seed), seeds=seeds, **options).cpu()
+        if cfg.grid:
+            written["samples"] = str(out_dir / f"samples_{stem}.png")
+            save_image(make_grid(images, nrow=nrow), written["samples"])
+        if cfg.individual:
+            folder = out_dir / f"samples_{stem}"
+            folder.mkdir(exist_ok=True)
+            names = seeds or list(range(len(images)))
+            for name, image in zip(names, images, strict=True):
+                save_image(image, folder / (f"seed{name:05d}.png" if seeds else f"{name:05d}.png"))
+            written["individual"] = str(folder)
+    if cfg.reconstruct:
+        recon = torch.cat([model.reconstruct(c.to(device)).cpu() for c in x.split(256)])
+        rec_stem = f"{step}_{source_tag(str(cfg.reconstruct))}_n{len(x)}"
+        written["reconstructions"] = str(out_dir / f"reconstructions_{rec_stem}.png")
+        save_image(reconstruction_grid(x.cpu(), recon), written["reconstructions"])
+        if cfg.individual and sources is not None:
+            folder = out_dir / f"reconstructions_{rec_stem}"
+            folder.mkdir(exist_ok=True)
+            for source, image in zip(sources, recon, strict=True):
+                save_image(image, folder / f"{source.stem}.png")
+            written["individual_reconstructions"] = str(folder)
+    if cfg.interpolate and model.supports("interpolate"):
+        steps, space = int(cfg.interpolation_steps), str(cfg.interpolation_space)
+        base = seeds[0] if seeds else int(cfg.seed)
+        rows = [
+            model.interpolate(steps, base + 2 * r, base + 2 * r + 1, space=space, **options).cpu()
+            for r in range(int(cfg.interpolation_rows))
+        ]
+        interp_stem = f"{step}_seed{base}_rows{len(rows)}x{steps}{_option_tag(cfg)}"
+        written["interpolations"] = str(out_dir / f"interpolations_{space}_{interp_stem}.png")
+        save_image(make_grid(torch.cat(rows), nrow=steps), written["interpolations"])
+        if cfg.gif:
+            written["gif"] = str(out_dir / f"interpolation_{space}_{interp_stem}.gif")
+            _write_gif(rows[0], Path(written["gif"]))
+    if cfg.style_mix_rows and cfg.style_mix_cols:
+        mix = "-".join(str(s) for s in [*cfg.style_mix_rows, "x", *cfg.style_mix_cols])
+        layers = (
+            f"_layers{cfg.style_mix_layers[0]}-{cfg.style_mix_layers[1]}"
+            if cfg.style_mix_layers
+            else ""
+        )
+        written["style_mix"] = str(
+            out_dir / f"style_mix_{step}_{mix}{layers}{_option_tag(cfg)}.png"
+        )
+        save_image(_style_mix_grid(model, cfg, options), written["style_mix"])
+    for kind, path in written.items():
+        log.info("%s: %s", kind, path)
+    print(json.dumps(written))
+    if unreadable:
+        raise ImagesSkipped(
+            f"{len(unreadable)} image(s) could not be read and were left out of the "
+            f"reconstructions:\n  " + "\n  ".join(unreadable)
+        )
+    return written
