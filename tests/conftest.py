@@ -36,6 +36,13 @@ def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
     return cfg
 
 
+def sample_cfg(*overrides: str) -> DictConfig:
+    """Compose configs/sample.yaml with overrides, as genzoo-sample does."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose("sample", overrides=list(overrides))
+
+
 @pytest.fixture
 def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     def _make(*overrides: str, run_dir: Path | None = None) -> DictConfig:

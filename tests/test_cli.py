@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from genzoo.utils.config import config_dir
+from tests.conftest import sample_cfg
 
 BIN = Path(sys.executable).parent
 QUICK = [
@@ -262,15 +261,6 @@ def test_help_is_written_for_each_command(tmp_path: Path, command: str) -> None:
     assert "experiment" not in result.stdout and "trainer" not in result.stdout
     key = "truncation=" if command == "genzoo-sample" else "split=val"
     assert key in result.stdout
-
-
-def sample_cfg(*dotlist: str) -> DictConfig:
-    """configs/sample.yaml with overrides, as genzoo-sample composes it (no Hydra keys)."""
-    base = OmegaConf.load(config_dir() / "sample.yaml")
-    base = OmegaConf.masked_copy(base, [k for k in base if k not in ("defaults", "hydra")])
-    merged = OmegaConf.merge(base, OmegaConf.from_dotlist(list(dotlist)))
-    assert isinstance(merged, DictConfig)
-    return merged
 
 
 def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: Path) -> None:

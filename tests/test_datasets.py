@@ -113,16 +113,15 @@ def test_image_folder_errors_and_skip(tmp_path: Path) -> None:
     strict = ImageFolderDataModule(
         path=str(tmp_path / "imgs"), image_size=16, val_fraction=0.0, hflip=False, num_workers=0
     )
-    strict.setup()
-    with pytest.raises(DatasetError, match=r"cannot read image .*000002.png"):
-        [strict.train_set[i] for i in range(len(strict.train_set))]
+    with pytest.raises(DatasetError, match=r"1 of 6 files .* cannot be read(.|\n)*000002.png"):
+        strict.setup()  # found when the datamodule is set up, before any step
     lenient = ImageFolderDataModule(
         path=str(tmp_path / "imgs"), image_size=16, on_error="skip", num_workers=0
     )
     lenient.setup()
-    with pytest.warns(UserWarning, match="skipping unreadable image"):
-        items = [lenient.train_set[i]["image"] for i in range(len(lenient.train_set))]
-    assert all(x.shape == (3, 16, 16) for x in items)
+    items = [lenient.train_set[i]["image"] for i in range(len(lenient.train_set))]
+    items += [lenient.val_set[i]["image"] for i in range(len(lenient.val_set))]
+    assert len(items) == 5 and all(x.shape == (3, 16, 16) for x in items)
 
 
 def test_download_verifies_checksum_and_keeps_nothing_partial(tmp_path: Path) -> None:

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
 from genzoo.callbacks.nan_guard import NonFiniteLossError
 from genzoo.data.embedded import DigitsDataModule
 from genzoo.metrics.generation import SampleQuality
 from genzoo.models.dcgan import DCGAN
-from genzoo.sample import sample as run_sample
+from genzoo.sample_images import sample as run_sample
 from genzoo.train import train
 from genzoo.utils.checkpoint import load_model
-from genzoo.utils.config import config_dir
+from tests.conftest import sample_cfg
 
 TINY_STYLEGAN = [
     "model.latent_dim=32",
@@ -198,12 +196,6 @@ def test_max_steps_counts_batches(make_cfg, tmp_path: Path) -> None:
     )  # 6 D + 2 G
 
 
-def sample_cfg(*overrides: str):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose("sample", overrides=list(overrides))
-
-
 def test_sampling_cli_is_deterministic_and_mixes_styles(make_cfg, tmp_path: Path) -> None:
     run = tmp_path / "sg"
     train(make_cfg("model=stylegan", *SHORT, *TINY_STYLEGAN, "trainer.max_epochs=1", run_dir=run))
@@ -236,11 +228,11 @@ def test_sampling_cli_is_deterministic_and_mixes_styles(make_cfg, tmp_path: Path
 
 
 def test_style_mixing_on_a_dcgan_is_a_clear_error(make_cfg, tmp_path: Path) -> None:
-    from genzoo.models.base import CapabilityError
+    from genzoo.sample_images import SampleRequestError
 
     run = tmp_path / "dc"
     train(make_cfg("model=dcgan", *SHORT, *TINY_DCGAN, "trainer.max_epochs=1", run_dir=run))
-    with pytest.raises(CapabilityError, match="no styles to mix"):
+    with pytest.raises(SampleRequestError, match="no styles to mix"):
         run_sample(
             sample_cfg(
                 f"run={run}", "style_mix_rows=[1]", "style_mix_cols=[2]", f"out_dir={tmp_path}"

@@ -129,7 +129,9 @@ def _fit(
     from genzoo.utils.loggers import build_callbacks, build_loggers
 
     plain_cfg = to_plain(cfg)
-    loggers = build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id"))
+    loggers = (
+        build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id")) if saving else []
+    )
     callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
     run_end = RunEndCheckpoint()
     callbacks += [NaNGuard(), RunMetadata(plain_cfg), run_end]

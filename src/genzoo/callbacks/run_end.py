@@ -65,8 +65,8 @@ class RunEndCheckpoint(L.Callback):
 
     def _save(self, trainer: L.Trainer) -> None:
         path = last_checkpoint_path(trainer)
-        if path is not None and not trainer.sanity_checking:
-            trainer.save_checkpoint(path)
+        if path is not None and not trainer.sanity_checking and not trainer.fast_dev_run:
+            trainer.save_checkpoint(path, weights_only=False)  # the full state, to continue
             self.saved_path = path
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
