@@ -9,11 +9,15 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import RunInterrupted, exit_on_user_error
+
+if TYPE_CHECKING:
+    import lightning as L
 from genzoo.utils.config import config_dir, to_plain
 
 log = logging.getLogger("genzoo")
@@ -112,13 +116,12 @@ def _fit(
     run_dir: Path,
     ckpt_path: Path | None,
     meta: dict,
-    datamodule: object,
-    model: object,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
     trainer_cfg: DictConfig,
     saving: bool,
 ) -> dict[str, float]:
     """Build loggers, callbacks and the Trainer; fit; write the summary."""
-    import lightning as L
     from hydra.utils import instantiate
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 

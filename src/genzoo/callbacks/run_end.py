@@ -54,7 +54,7 @@ class RunEndCheckpoint(L.Callback):
                 "interrupted: finishing this batch and saving last.ckpt (Ctrl-C again to stop at once)"
             )
             # The same path as SIGTERM: Lightning stops between batches, on every rank.
-            trainer._signal_connector._sigterm_notifier_fn(signum, frame)
+            trainer._signal_connector._sigterm_notifier_fn(signum, frame)  # type: ignore[arg-type]
 
         return handler
 
@@ -65,7 +65,11 @@ class RunEndCheckpoint(L.Callback):
 
     def _save(self, trainer: L.Trainer) -> None:
         path = last_checkpoint_path(trainer)
-        if path is not None and not trainer.sanity_checking and not trainer.fast_dev_run:
+        if (
+            path is not None
+            and not trainer.sanity_checking
+            and not getattr(trainer, "fast_dev_run", False)
+        ):
             trainer.save_checkpoint(path, weights_only=False)  # the full state, to continue
             self.saved_path = path
 

@@ -23,7 +23,7 @@ def _flat_keys(node: Any, prefix: str = "") -> list[str]:
         return []
     keys = []
     for key in node:
-        full = f"{prefix}{key}"
+        full = f"{prefix}{key!s}"
         keys.append(full)
         child = node._get_node(key)
         if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():

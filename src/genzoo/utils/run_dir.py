@@ -31,7 +31,7 @@ def open_run_dir(cfg: DictConfig, run_dir: Path) -> logging.Handler:
     """
     meta = run_dir / ".hydra"
     meta.mkdir(parents=True, exist_ok=True)
-    config = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    config = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
     (meta / "config.yaml").write_text(OmegaConf.to_yaml(config))
     (meta / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(_hydra_overrides())))
     handler = logging.FileHandler(run_dir / "train.log")
