@@ -134,6 +134,7 @@ def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> 
         assert {"samples", "individual", "reconstructions", "interpolations"} <= set(written)
         outputs.append(Path(written["samples"]).read_bytes())
     assert outputs[0] == outputs[1] != outputs[2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"], "no sample.log"
     assert len(list((tmp_path / "a").glob("samples_*/*.png"))) == 16
 
 
@@ -161,6 +162,7 @@ def test_eval_writes_json_beside_run(trained_run: Path, tmp_path: Path) -> None:
         metrics["nll"] <= metrics["neg_elbo"] + 1.0
     )  # the IWAE bound is at least as tight as the ELBO
     assert abs(metrics["bpd"] * 1024 * 0.6931 - metrics["nll"]) < 0.5
+    assert list(tmp_path.iterdir()) == [], "genzoo-eval writes nothing outside the run"
 
 
 def test_sample_of_missing_run_is_a_clear_error(tmp_path: Path) -> None:

@@ -83,3 +83,20 @@ def test_dockerfile_layers_user_and_entrypoint() -> None:
     assert entry == ['["genzoo-train"]']
     for path in ("pyproject.toml", "README.md", "src", "configs"):
         assert (ROOT / path).exists(), f"Dockerfile copies {path}, which is missing"
+
+
+def test_code_comments_point_at_the_projects_own_architecture_doc() -> None:
+    """Comments cite docs/architecture.md (rule numbers and sections that exist there)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "architecture.md").read_text()
+    rules = set(re.findall(r"^(\d+)\. \*\*", doc, flags=re.M))
+    sections = set(re.findall(r"^## (.+)$", doc, flags=re.M))
+    for path in (root / "src" / "genzoo").rglob("*.py"):
+        text = path.read_text()
+        assert "DESIGN.md" not in text, path
+        for rule in re.findall(r"docs/architecture\.md, rule (\d+)", text):
+            assert rule in rules, (path, rule)
+        for section in re.findall(r'docs/architecture\.md, "([^"]+)"', text):
+            assert section in sections, (path, section)
