@@ -41,24 +41,20 @@ def _has_key(cfg: DictConfig, key: str) -> bool:
     return True
 
 
-def unknown_key_message(cfg: DictConfig, key: str) -> str:
+def unknown_key_message(cfg: DictConfig, key: str, command: str) -> str:
     """'unknown key a.b: did you mean a.c?' with the closest keys of the composed config."""
     known = _flat_keys(cfg)
     guesses = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
     hint = (
         f"did you mean {' or '.join(guesses)}?"
         if guesses
-        else f"genzoo-{_COMMAND.get('name', 'train')} --cfg job lists the keys there are"
+        else f"{command} --cfg job lists the keys there are"
     )
     return f"unknown key {key}: {hint}"
 
 
-_COMMAND: dict[str, str] = {}
-
-
 def check_command_line(config_name: str, argv: list[str]) -> None:
     """Exit 2 with one line when a plain override names a key the config does not have."""
-    _COMMAND["name"] = config_name
     if any(a in _SKIP_FLAGS or a.startswith("--") for a in argv):
         return
     from hydra import compose, initialize_config_dir
@@ -96,5 +92,6 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
     OmegaConf.set_struct(cfg, False)
     for key in values:
         if not _has_key(cfg, key):
-            print(f"error: {unknown_key_message(cfg, key)}", file=sys.stderr)
+            message = unknown_key_message(cfg, key, f"genzoo-{config_name}")
+            print(f"error: {message}", file=sys.stderr)
             sys.exit(2)
