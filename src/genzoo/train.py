@@ -15,10 +15,10 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import RunInterrupted, exit_on_user_error
+from genzoo.utils.config import config_dir, to_plain
 
 if TYPE_CHECKING:
     import lightning as L
-from genzoo.utils.config import config_dir, to_plain
 
 log = logging.getLogger("genzoo")
 
@@ -81,9 +81,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # A sanity-check validation would draw random numbers the uninterrupted run never drew.
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"num_sanity_val_steps": 0})
 
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
     # debug=fdr (fast_dev_run) promises that nothing is saved: no config, log or summary either.
     saving = not cfg.trainer.get("fast_dev_run")
-    log_file = open_run_dir(cfg, run_dir) if saving else None
+    # Under DDP every process runs this; the run's config and log are rank 0's.
+    rank = getattr(rank_zero_only, "rank", 0)
+    log_file = open_run_dir(cfg, run_dir) if saving and rank == 0 else None
     try:
         return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving)
     finally:
