@@ -229,6 +229,7 @@ def test_debug_fdr_saves_nothing(tmp_path: Path) -> None:
     leftovers = [p for p in (tmp_path / "runs").rglob("*")] if (tmp_path / "runs").exists() else []
     assert leftovers == [], leftovers
     assert not list(tmp_path.glob("*.log"))
+    assert "💡 Tip" not in result.stdout + result.stderr  # Lightning's adverts are filtered
 
 
 def test_misspelled_key_gets_did_you_mean(tmp_path: Path) -> None:

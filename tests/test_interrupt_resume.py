@@ -104,6 +104,7 @@ def test_sigterm_then_resume_matches_uninterrupted_run(family: str, tmp_path: Pa
         "Kernel Inception Distance` will save",
         "in eval mode at the start of training",
         "litlogger",
+        "litmodels",
         "weights_only` was not set",
     ):
         assert noise not in whole_output, noise

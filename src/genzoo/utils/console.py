@@ -17,8 +17,11 @@ HARMLESS_WARNINGS = (
     # torchmetrics' KID keeps features in memory: genzoo evaluates a bounded number of samples.
     (r"Metric `Kernel Inception Distance` will save all extracted features in buffer", UserWarning),
 )
-# Lightning's advertisement for its cloud logger, printed at every start.
-HARMLESS_LOG_PREFIXES = ("💡 Tip: For seamless cloud logging",)
+# Lightning's advertisements for its cloud logger and model registry, printed at every start.
+HARMLESS_LOG_PREFIXES = (
+    "💡 Tip: For seamless cloud logging",
+    "💡 Tip: For seamless cloud uploads",
+)
 
 
 class _DropPrefixes(logging.Filter):
