@@ -61,6 +61,8 @@ def test_type_errors_name_the_type_in_words(make_cfg) -> None:
         ("train", ["data.batchsize=8"], "did you mean data.batch_size?"),
         ("sample", ["run=x", "trunaction=0.5"], "did you mean truncation?"),
         ("eval", ["run=x", "iw_sample=4"], "did you mean iw_samples?"),
+        ("train", ["--cfg", "job", "trainer.max_epoch=3"], "did you mean trainer.max_epochs"),
+        ("train", ["-m", "model.latnt_dim=3,4"], "did you mean model.latent_dim?"),
     ],
 )
 def test_misspelled_keys_get_a_suggestion(config, argv, suggestion, capsys) -> None:

@@ -15,7 +15,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from genzoo.utils.config import config_dir
 
-_SKIP_FLAGS = ("--help", "-h", "--hydra-help", "--info", "--version", "--shell-completion")
+# Hydra flags after which there is nothing to check (help, another config) ...
+_SKIP_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--shell-completion", "-sc", "--info"}
+_SKIP_FLAGS |= {"-i", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
+_SKIP_FLAGS |= {"--experimental-rerun"}
+# ... flags that take a value, and flags that take none.
+_VALUE_FLAGS = {"--cfg", "-c", "--package", "-p"}
+_PLAIN_FLAGS = {"--multirun", "-m", "--resolve", "--run", "-r"}
 
 
 def _flat_keys(node: Any, prefix: str = "") -> list[str]:
@@ -53,15 +59,34 @@ def unknown_key_message(cfg: DictConfig, key: str, command: str) -> str:
     return f"unknown key {key}: {hint}"
 
 
+def _overrides_of(argv: list[str]) -> list[str] | None:
+    """The key=value arguments of a command line, or None when it is not one to check."""
+    args, skip_next = [], False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg in _SKIP_FLAGS:
+            return None
+        elif arg in _VALUE_FLAGS:
+            skip_next = True
+        elif arg in _PLAIN_FLAGS:
+            continue
+        elif arg.startswith("-"):
+            return None  # a flag Hydra knows and genzoo does not: Hydra answers it
+        else:
+            args.append(arg)
+    return args
+
+
 def check_command_line(config_name: str, argv: list[str]) -> None:
     """Exit 2 with one line when a plain override names a key the config does not have."""
-    if any(a in _SKIP_FLAGS or a.startswith("--") for a in argv):
+    args = _overrides_of(argv)
+    if not args:
         return
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    args = [a for a in argv if a not in ("-m", "--multirun") and not a.startswith("-")]
     try:
         overrides = OverridesParser.create().parse_overrides(args)
     except Exception:  # a syntax error: Hydra's own message says where
