@@ -277,6 +277,7 @@ def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: P
         "interpolation_space=w",
         "style_mix_rows=[1]",
         "interpolate=false",  # with gif=true below: nothing to animate
+        "n=0",
     ):
         extra = ["gif=true"] if option == "interpolate=false" else []
         with pytest.raises(SampleRequestError, match="VAE cannot do what was asked"):

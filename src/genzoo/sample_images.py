@@ -30,6 +30,7 @@ from genzoo.utils.user_images import (
 )
 
 log = logging.getLogger("genzoo")
+NOISE_MODES = ("const", "random", "none")
 
 
 class SampleRequestError(GenzooError, ValueError):
@@ -48,6 +49,11 @@ def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
     for option, given in user_options.items():
         if given and option not in model.sample_options:
             problems.append(f"{option}= (it understands: {_listed(model.sample_options)})")
+    if cfg.noise_mode is not None and str(cfg.noise_mode) not in NOISE_MODES:
+        problems.append(f"noise_mode={cfg.noise_mode} (use one of: {', '.join(NOISE_MODES)})")
+    for key in ("n", "interpolation_steps", "interpolation_rows"):
+        if int(cfg[key]) < 1:
+            problems.append(f"{key}={cfg[key]} (must be a positive count)")
     if cfg.reconstruct and not model.supports("reconstruct"):
         problems.append("reconstruct= (it has no encoder)")
     if cfg.style_mix_rows or cfg.style_mix_cols:
