@@ -41,13 +41,8 @@ def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
     """Every option against what the model can do, before anything is written."""
     name = type(model).__name__
     problems = []
-    user_options = {
-        "truncation": cfg.truncation is not None,
-        "noise_mode": cfg.noise_mode is not None,
-        "temperature": float(cfg.temperature) != 1.0,
-    }
-    for option, given in user_options.items():
-        if given and option not in model.sample_options:
+    for option in _given_options(cfg):
+        if option not in model.sample_options:
             problems.append(f"{option}= (it understands: {_listed(model.sample_options)})")
     if cfg.noise_mode is not None and str(cfg.noise_mode) not in NOISE_MODES:
         problems.append(f"noise_mode={cfg.noise_mode} (use one of: {', '.join(NOISE_MODES)})")
@@ -83,13 +78,20 @@ def _listed(items: Iterable[str]) -> str:
     return ", ".join(sorted(items)) or "none"
 
 
-def _style_options(cfg: DictConfig) -> dict[str, Any]:
-    """Options only style-based models understand, passed when the user set them."""
+# Sampling options a user may set, with the tag each gets in file names.
+OPTION_TAGS = {"truncation": "psi", "noise_mode": "noise", "temperature": "temp"}
+
+
+def _given_options(cfg: DictConfig) -> dict[str, Any]:
+    """The sampling options the user set (truncation, noise_mode, temperature other than 1):
+    checked against the model, passed to it, and named in file names."""
     options: dict[str, Any] = {}
     if cfg.truncation is not None:
         options["truncation"] = float(cfg.truncation)
     if cfg.noise_mode is not None:
         options["noise_mode"] = str(cfg.noise_mode)
+    if float(cfg.temperature) != 1.0:
+        options["temperature"] = float(cfg.temperature)
     return options
 
 
@@ -122,14 +124,12 @@ def _style_mix_grid(
 
 def _option_tag(cfg: DictConfig) -> str:
     """What changes the images besides the seed, for file names: '_psi0.7_noiserandom_temp0.8'."""
-    tag = ""
-    if cfg.truncation is not None:
-        tag += f"_psi{float(cfg.truncation):g}"
-    if cfg.noise_mode is not None:
-        tag += f"_noise{cfg.noise_mode}"
-    if float(cfg.temperature) != 1.0:
-        tag += f"_temp{float(cfg.temperature):g}"
-    return tag
+    return "".join(
+        f"_{OPTION_TAGS[name]}{value:g}"
+        if isinstance(value, float)
+        else f"_{OPTION_TAGS[name]}{value}"
+        for name, value in _given_options(cfg).items()
+    )
 
 
 def _seed_tag(cfg: DictConfig, seeds: list[int] | None) -> str:
@@ -156,9 +156,7 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     written: dict[str, str] = {}
     n = len(seeds) if seeds else int(cfg.n)
     nrow = cfg.nrow or max(1, int(math.sqrt(n)))
-    options = _style_options(cfg)
-    if "temperature" in model.sample_options:
-        options["temperature"] = float(cfg.temperature)
+    options = _given_options(cfg)  # check_request made sure the model takes each of them
     unreadable: list[str] = []
 
     if cfg.reconstruct:  # read the user's images first: a bad folder fails before any output

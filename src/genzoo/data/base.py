@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -87,25 +88,18 @@ class ImageDataModule(L.LightningDataModule):
             raise RuntimeError(
                 f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first"
             )
-        if shuffle:  # training: order and augmentation a resumed run replays exactly
-            sampler = ResumableSampler(dataset, run_seed())
-            return ResumableDataLoader(
-                dataset,
-                batch_size=self.batch_size,
-                sampler=sampler,
-                drop_last=True,
-                generator=sampler.loader_generator,
-                num_workers=self.num_workers,
-                pin_memory=self.pin_memory,
-                persistent_workers=self.num_workers > 0,
-            )
-        return DataLoader(
-            dataset,
+        common: dict[str, Any] = dict(
             batch_size=self.batch_size,
-            shuffle=False,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+        )
+        if not shuffle:
+            return DataLoader(dataset, shuffle=False, **common)
+        # Training: an order and augmentation that a resumed run replays exactly.
+        sampler = ResumableSampler(dataset, run_seed())
+        return ResumableDataLoader(
+            dataset, sampler=sampler, drop_last=True, generator=sampler.loader_generator, **common
         )
 
     def train_dataloader(self) -> DataLoader:
