@@ -58,6 +58,7 @@ def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
+    model.d_steps += 1  # the lazy-R1 phase, as GANModel.training_step counts it
     g_loss, _ = model.g_loss(len(real), labels)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()

@@ -21,7 +21,13 @@ os.environ.setdefault("WANDB_SILENT", "true")
 torch.set_num_threads(2)
 
 # Quiet, quick defaults for in-process training in tests.
-FAST = ["logger=csv", "callbacks.progress_bar=null", "trainer.enable_model_summary=false"]
+# eval_samples: a few dozen generated images per validation are enough to test the metrics.
+FAST = [
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "trainer.enable_model_summary=false",
+    "model.eval_samples=48",
+]
 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:

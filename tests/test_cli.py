@@ -22,6 +22,7 @@ QUICK = [
     "trainer.limit_train_batches=3",
     "trainer.limit_val_batches=1",
     "model.iw_samples=2",
+    "model.eval_samples=48",
 ]
 
 

@@ -48,7 +48,7 @@ SHORT = [
 def digit_quality(model, n: int = 300) -> dict[str, float]:
     data = DigitsDataModule()
     data.setup()
-    quality = SampleQuality("digits")
+    quality = SampleQuality("digits", image_size=32, channels=1)
     for batch in data.val_dataloader():
         quality.update(batch["image"], real=True)
     quality.update(model.sample(n, seed=99), real=False)

@@ -35,6 +35,7 @@ FAMILIES = {
         "trainer.max_steps=50",
         "trainer.check_val_every_n_epoch=1",
         "model.iw_samples=4",
+        "model.eval_samples=48",
     ],
     "dcgan": [
         "experiment=dcgan_digits",

@@ -9,6 +9,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from genzoo.data.binarize import MODES as BINARIZE_MODES
+from genzoo.data.binarize import Binarized
 from genzoo.data.errors import DatasetError
 from genzoo.data.sampling import (
     ResumableDataLoader,
@@ -75,8 +77,14 @@ class ImageDataModule(L.LightningDataModule):
         root: str | None = None,
         num_classes: int = 0,
         pin_memory: bool = False,
+        binarize: str = "none",
     ) -> None:
         super().__init__()
+        if binarize not in BINARIZE_MODES:
+            raise DatasetError(
+                f"data.binarize={binarize} is not known: use {', '.join(BINARIZE_MODES)}"
+            )
+        self.binarize = binarize
         self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
         self.num_workers, self.num_classes, self.pin_memory = num_workers, num_classes, pin_memory
         self.root = Path(root).expanduser() if root else default_data_root()
@@ -94,6 +102,8 @@ class ImageDataModule(L.LightningDataModule):
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
         )
+        if self.binarize != "none":  # data/binarize.py: held-out images are binarised once
+            dataset = Binarized(dataset, dynamic=shuffle and self.binarize == "dynamic")
         if not shuffle:
             return DataLoader(dataset, shuffle=False, **common)
         # Training: an order and augmentation that a resumed run replays exactly.

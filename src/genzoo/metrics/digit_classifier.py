@@ -68,9 +68,15 @@ class DigitFeatures(nn.Module):
     def __init__(self, classifier: DigitClassifier) -> None:
         super().__init__()
         self.classifier = classifier
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(x).double()
+        # FID, KID and the class histogram all see the same batch: compute its features once.
+        if self._last is not None and self._last[0] is x:
+            return self._last[1]
+        features = self.classifier.features(x).double()
+        self._last = (x, features)
+        return features
 
 
 def load_digit_classifier() -> DigitClassifier:

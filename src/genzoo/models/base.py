@@ -66,6 +66,11 @@ class GenerativeModel(L.LightningModule):
                 }
         return {}
 
+    def monitor_metric(self) -> str | None:
+        """The validation metric that picks the best checkpoint in this run (`monitor` unless
+        the run cannot log it)."""
+        return self.monitor
+
     @classmethod
     def supports(cls, capability: str) -> bool:
         return capability in cls.capabilities

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from torch import nn
 
 from genzoo.losses.adversarial import LOSSES, discriminator_loss, generator_loss
 from genzoo.losses.penalties import gradient_penalty
@@ -16,6 +17,9 @@ from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_latents
 from genzoo.models.gan import GANModel, to_unit
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from genzoo.utils.rng import isolated_rng
+
+EMA_STATISTICS_SEED = 2024
 
 
 class DCGAN(GANModel):
@@ -52,6 +56,7 @@ class DCGAN(GANModel):
             feature_network,
             eval_samples,
             image_channels,
+            image_size,
         )
         if loss not in LOSSES:
             raise ValueError(f"model.loss='{loss}' is not known: use one of {', '.join(LOSSES)}")
@@ -70,6 +75,26 @@ class DCGAN(GANModel):
             batch_norm=loss != "wgan",
         )
         self._setup_ema()
+
+    @torch.no_grad()
+    def refresh_ema_statistics(self, batches: int = 4, batch_size: int = 128) -> None:
+        """Batch-norm statistics for the EMA weights: copied from the live generator they would
+        not match the averaged weights. Recomputed as a plain average over `batches` batches of
+        fresh latents (drawn on a forked RNG, so training's random numbers are untouched)."""
+        norms = [m for m in self.generator_ema.modules() if isinstance(m, nn.BatchNorm2d)]
+        if not norms:
+            return
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # cumulative average over the batches below
+        self.generator_ema.train()
+        with isolated_rng(EMA_STATISTICS_SEED):
+            for _ in range(batches):
+                labels = self.random_labels(batch_size)
+                self.generator_ema(self.latents(batch_size), labels)
+        self.generator_ema.eval()
+        for norm in norms:
+            norm.momentum = 0.1
 
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(diff_augment(x, self.augment) if self.augment else x, labels)

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from genzoo.metrics.generation import SampleQuality, resolve_feature_network
 from genzoo.models.base import GenerativeModel, OptimizerFactory
+from genzoo.models.quality import SampleQualityMixin
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -34,7 +34,7 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.stack(norms).norm() if norms else torch.zeros(())
 
 
-class GANModel(GenerativeModel):
+class GANModel(SampleQualityMixin, GenerativeModel):
     """Subclasses build `self.generator`, `self.discriminator`, then call `self._setup_ema()`,
     and implement `generate(z, labels)`, `discriminate(x, labels)`, `d_loss(...)`, `g_loss(...)`."""
 
@@ -46,6 +46,7 @@ class GANModel(GenerativeModel):
     discriminator: nn.Module
     generator_ema: nn.Module
     g_steps: torch.Tensor
+    d_steps: torch.Tensor
 
     def __init__(
         self,
@@ -59,19 +60,22 @@ class GANModel(GenerativeModel):
         feature_network: str,
         eval_samples: int,
         channels: int,
+        image_size: int,
     ) -> None:
         super().__init__(optimizer=None)
         self.automatic_optimization = False
         self.optimizer_g_factory, self.optimizer_d_factory = optimizer_g, optimizer_d
         self.latent_dim, self.num_classes, self.n_critic = latent_dim, num_classes, max(1, n_critic)
         self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
-        self.feature_network, self.eval_samples, self.channels = (
-            feature_network,
-            eval_samples,
-            channels,
-        )
-        self._quality: SampleQuality | None = None
-        self._quality_resolved = False
+        self._init_quality(feature_network, eval_samples, image_size, channels)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        # Checkpoints written before D steps were counted: one D step per batch so far.
+        state = checkpoint.get("state_dict", {})
+        if "d_steps" not in state and "g_steps" in state:
+            batches = int(checkpoint.get("global_step", 0)) * self.n_critic // (self.n_critic + 1)
+            state["d_steps"] = torch.tensor(batches)
 
     def on_fit_start(self) -> None:
         # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
@@ -84,6 +88,9 @@ class GANModel(GenerativeModel):
     def _setup_ema(self) -> None:
         self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))  # resumes the EMA ramp
+        self.register_buffer(
+            "d_steps", torch.zeros((), dtype=torch.long)
+        )  # n_critic phase, lazy R1
 
     # ----- steps ---------------------------------------------------------------------
     @classmethod
@@ -121,15 +128,25 @@ class GANModel(GenerativeModel):
         self, optimizer: Any, loss: torch.Tensor, module: nn.Module, name: str
     ) -> torch.Tensor:
         self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
+        self._stepping = module
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        norm = grad_norm(module)
+        optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
+        return self._last_grad_norm
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        # Lightning's 16-mixed plugin unscales the gradients just before this hook: norms and
+        # clipping here see the true gradients, not the loss-scaled ones of manual_backward.
+        self._last_grad_norm = grad_norm(self._stepping)
         if self.clip_grad_norm:
             self.clip_gradients(
                 optimizer, gradient_clip_val=self.clip_grad_norm, gradient_clip_algorithm="norm"
             )
-        optimizer.step()
-        return norm
+
+    def generator_steps_now(self) -> bool:
+        """One G step after every n_critic D steps, counted over the whole run (`d_steps` is
+        saved in the checkpoint), not within an epoch."""
+        return int(self.d_steps) % self.n_critic == 0
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
@@ -142,8 +159,9 @@ class GANModel(GenerativeModel):
             opt_d, d_loss, self.discriminator, "train/d_loss (discriminator)"
         )
         self.untoggle_optimizer(opt_d)
+        self.d_steps += 1
 
-        if (batch_idx + 1) % self.n_critic == 0:
+        if self.generator_steps_now():
             self.toggle_optimizer(opt_g)
             g_loss, g_logs = self.g_loss(len(real), labels)
             g_logs["train/grad_norm_g"] = self._step(
@@ -161,6 +179,18 @@ class GANModel(GenerativeModel):
             schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []
         ):
             scheduler.step()  # type: ignore[call-arg]
+
+    def refresh_ema_statistics(self) -> None:
+        """Make the EMA generator's normalisation statistics its own (DCGAN's batch norm);
+        called before it is evaluated and saved. Families without such statistics do nothing."""
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        before = {k: v.clone() for k, v in self.generator_ema.state_dict().items()}
+        self.refresh_ema_statistics()
+        for key, value in self.generator_ema.state_dict().items():
+            if not torch.equal(value, before[key]):
+                checkpoint["state_dict"][f"generator_ema.{key}"] = value.clone()
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -186,53 +216,25 @@ class GANModel(GenerativeModel):
     def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
         raise self._unsupported("train (g_loss)")
 
-    # ----- validation: sample quality -------------------------------------------------
-    def quality(self) -> SampleQuality | None:
-        if not self._quality_resolved:
-            network = resolve_feature_network(self.feature_network, self.channels)
-            self._quality = SampleQuality(network) if network else None
-            self._quality_resolved = True
-        return self._quality
+    # ----- validation: sample quality (models/quality.py) ------------------------------
+    def monitor_metric(self) -> str | None:
+        """FID where a feature network is available, otherwise SWD, which always is."""
+        return "val/fid" if "fid" in self.quality_metric_names() else "val/swd"
 
     def on_validation_epoch_start(self) -> None:
-        if (quality := self.quality()) is not None:
-            quality.reset()
+        self.refresh_ema_statistics()
+        self.quality_validation_start()
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        if (quality := self.quality()) is not None:
-            quality.update(batch["image"], real=True)
+        self.quality_validation_step(batch)
 
     def on_validation_epoch_end(self) -> None:
-        quality = self.quality()
-        if quality is None or not quality.real:
-            return
-        n_real = sum(len(r) for r in quality.real)
-        self._add_fakes(quality, min(self.eval_samples, max(n_real, 2)), seed=12345)
-        metrics = quality.compute()
+        metrics = self.quality_validation_end()
+        # Already over all processes (torchmetrics gathers); sync_dist averages equal values.
         self.log_dict({f"val/{k}": v for k, v in metrics.items()}, prog_bar=True, sync_dist=True)
 
-    @torch.no_grad()
-    def _add_fakes(self, quality: SampleQuality, n: int, seed: int, batch: int = 256) -> None:
-        for start in range(0, n, batch):
-            quality.update(self.sample(min(batch, n - start), seed=seed + start), real=False)
-
     def metric_notes(self) -> dict[str, str]:
-        quality = self.quality()
-        network = quality.feature_network if quality else "none: FID/KID skipped"
-        if network == "digits":
-            network = "digits: genzoo's digit classifier (128-d features), not Inception"
-        return {"feature_network": network, "sampler": "generator EMA"}
+        return {**self.quality_notes(), "sampler": "generator EMA"}
 
-    @torch.no_grad()
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
-        quality = self.quality()
-        if quality is None:
-            return {"skipped": 1.0}
-        quality.reset()
-        for batch in dataloader:
-            quality.update(batch["image"], real=True)
-        n_real = sum(len(r) for r in quality.real)
-        self._add_fakes(quality, max(self.eval_samples, n_real), seed=0)
-        result = quality.compute()
-        result.update(num_real=float(n_real), num_fake=float(max(self.eval_samples, n_real)))
-        return result
+        return self.quality_evaluate(dataloader)

@@ -1,8 +1,11 @@
 """StyleGAN2-lite training (Karras et al., CVPR 2020) in pure PyTorch.
 
 Non-saturating logistic loss; lazy R1 on reals every `r1_interval` D steps, scaled by the
-interval (sec. 3.1, "lazy regularization"), with Adam's lr and betas adjusted by
-c = interval / (interval + 1) (appendix B); style-mixing regularisation (StyleGAN sec. 3.1);
+interval (sec. 3.1, "lazy regularization"). The paper takes the regulariser's gradient in a
+separate optimizer step and so shrinks Adam's lr and betas by c = interval / (interval + 1)
+(appendix B). genzoo adds the scaled penalty to that batch's main loss instead: one Adam step
+per batch as without regularisation, so the configured lr and betas are used as they are.
+Style-mixing regularisation (StyleGAN sec. 3.1);
 optional path-length regularisation (sec. 3.2, eq. 4), also lazy; generator EMA; running
 average of w for the truncation trick (StyleGAN sec. 3.3; w' = w_avg + psi (w - w_avg)).
 """
@@ -25,7 +28,6 @@ from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
 class StyleGAN(GANModel):
     generator: StyleGenerator
     generator_ema: StyleGenerator
-    d_steps: torch.Tensor
     mean_path_length: torch.Tensor
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"sample", "interpolate", "evaluate", "style_mix"}
@@ -67,6 +69,7 @@ class StyleGAN(GANModel):
             feature_network,
             eval_samples,
             image_channels,
+            image_size,
         )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
         self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)
@@ -90,23 +93,7 @@ class StyleGAN(GANModel):
             image_size, image_channels, channel_base, channel_max
         )
         self._setup_ema()
-        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))  # phase of lazy R1
         self.register_buffer("mean_path_length", torch.zeros(()))
-
-    def configure_optimizers(self) -> Any:
-        opt_g, opt_d = super().configure_optimizers()
-        # Lazy regularisation: the regulariser's steps are folded in, so lr and betas shrink by c.
-        for opt, interval in (
-            (opt_g, self.pl_interval if self.pl_weight > 0 else 0),
-            (opt_d, self.r1_interval),
-        ):
-            if interval:
-                c = interval / (interval + 1)
-                for group in opt.param_groups:
-                    group["lr"] *= c
-                    if "betas" in group:
-                        group["betas"] = tuple(b**c for b in group["betas"])
-        return [opt_g, opt_d]
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(diff_augment(x, self.augment) if self.augment else x)
@@ -143,7 +130,6 @@ class StyleGAN(GANModel):
                 r1 = r1_penalty(self.discriminate(real_req), real_req)
             loss = loss + self.r1_gamma / 2 * r1 * self.r1_interval
             logs["train/r1"] = r1.detach()
-        self.d_steps += 1
         return loss, logs
 
     def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:

@@ -16,8 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genzoo.errors import GenzooError
 from genzoo.losses.kl import gaussian_kl_standard_normal
-from genzoo.losses.likelihood import bernoulli_log_likelihood, gaussian_log_likelihood
+from genzoo.losses.likelihood import (
+    bernoulli_log_likelihood,
+    discretized_logistic_log_likelihood,
+    gaussian_log_likelihood,
+)
 from genzoo.metrics.likelihood import nats_to_bits_per_dim
 from genzoo.models.base import (
     CapabilityError,
@@ -27,13 +32,27 @@ from genzoo.models.base import (
     seeded_latents,
     slerp_latents,
 )
+from genzoo.models.quality import SampleQualityMixin
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
 
 LOG_2PI = math.log(2 * math.pi)
 
 
-class VAE(GenerativeModel):
-    """A convolutional VAE with a Bernoulli or Gaussian decoder."""
+LIKELIHOODS = ("bernoulli", "discretized_logistic", "gaussian")
+
+
+class ConditioningError(GenzooError, ValueError):
+    """A conditional VAE was given images without (valid) labels."""
+
+
+class VAE(SampleQualityMixin, GenerativeModel):
+    """A convolutional VAE with a Bernoulli, discretised-logistic or Gaussian decoder.
+
+    Bits/dim are reported only where the likelihood is a probability of the pixel values the
+    papers score: a discretised logistic over 8-bit values, or a Bernoulli over binarised
+    pixels (`data.binarize`). A Gaussian density (or a Bernoulli over grey values) gives nats
+    on its own scale (`val/nll`) and no `val/bpd`.
+    """
 
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"sample", "reconstruct", "interpolate", "evaluate"}
@@ -49,49 +68,80 @@ class VAE(GenerativeModel):
         latent_dim: int = 16,
         hidden_channels: int = 32,
         likelihood: str = "bernoulli",
+        data_binarize: str = "none",
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         num_classes: int = 0,
         iw_samples: int = 64,
+        feature_network: str = "auto",
+        eval_samples: int = 1000,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler)
-        if likelihood not in ("bernoulli", "gaussian"):
+        if likelihood not in LIKELIHOODS:
             raise ValueError(
-                f"model.likelihood='{likelihood}' is not known: use bernoulli or gaussian"
+                f"model.likelihood='{likelihood}' is not known: use {', '.join(LIKELIHOODS)}"
             )
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.latent_dim, self.likelihood, self.num_classes = latent_dim, likelihood, num_classes
+        self.image_channels = image_channels
+        self.reports_bits_per_dim = likelihood == "discretized_logistic" or (
+            likelihood == "bernoulli" and data_binarize != "none"
+        )
         self.beta, self.kl_warmup_steps, self.iw_samples = beta, kl_warmup_steps, iw_samples
+        self._init_quality(feature_network, eval_samples, image_size, image_channels)
         self.encoder = ConvEncoder(
             image_channels, image_size, latent_dim, hidden_channels, num_classes
         )
-        self.decoder = ConvDecoder(
-            image_channels, image_size, latent_dim, hidden_channels, num_classes
-        )
+        # The discretised logistic has a mean and a log-scale per pixel: twice the channels.
+        params = 2 * image_channels if likelihood == "discretized_logistic" else image_channels
+        self.decoder = ConvDecoder(params, image_size, latent_dim, hidden_channels, num_classes)
         # Gaussian decoder: one learned log standard deviation shared by all pixels.
         self.log_scale = nn.Parameter(
             torch.tensor(math.log(0.1)), requires_grad=likelihood == "gaussian"
         )
 
     # ----- pieces ----------------------------------------------------------------
-    def _onehot(self, label: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    def _onehot(
+        self, label: torch.Tensor | None, n: int, cycle: bool = False
+    ) -> torch.Tensor | None:
+        """One-hot labels (n, classes) for a conditional VAE, None otherwise. Only sampling may
+        go without labels (`cycle`: classes 0, 1, 2, ... in turn); encoding an image needs its
+        own label, and a made-up one would train and score the wrong conditional."""
         if not self.num_classes:
             return None
         if label is None:
+            if not cycle:
+                raise ConditioningError(
+                    f"this VAE is conditional (model.num_classes={self.num_classes}) and needs a "
+                    "'label' for every image, but the batch has none: use a data set with labels "
+                    "or set model.num_classes=0"
+                )
             label = torch.arange(n, device=self.device) % self.num_classes
+        if len(label) and (int(label.min()) < 0 or int(label.max()) >= self.num_classes):
+            raise ConditioningError(
+                f"label {int(label.max())} is outside model.num_classes={self.num_classes}: "
+                "set model.num_classes to the data set's number of classes"
+            )
         return F.one_hot(label.long(), self.num_classes).float()
 
     def log_px(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | z) per example, (B,)."""
         if self.likelihood == "bernoulli":
             return bernoulli_log_likelihood(params, x)
+        if self.likelihood == "discretized_logistic":
+            mean, log_scale = params.chunk(2, dim=1)
+            return discretized_logistic_log_likelihood(mean, log_scale, x)
         return gaussian_log_likelihood(params, x, self.log_scale)
 
     def mean_image(self, params: torch.Tensor) -> torch.Tensor:
         """The decoder's mean in [0, 1]."""
-        return torch.sigmoid(params) if self.likelihood == "bernoulli" else params.clamp(0, 1)
+        if self.likelihood == "bernoulli":
+            return torch.sigmoid(params)
+        if self.likelihood == "discretized_logistic":
+            return (params[:, : self.image_channels].clamp(-1, 1) + 1) / 2
+        return params.clamp(0, 1)
 
     def elbo_terms(self, x: torch.Tensor, label: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Single-sample reconstruction log-likelihood and KL, each (B,) in nats."""
@@ -163,11 +213,19 @@ class VAE(GenerativeModel):
             out["nll"] = self.importance_weighted_nll(x, label, iw_samples)
         return out
 
+    def on_validation_epoch_start(self) -> None:
+        self.quality_validation_start()
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = self.quality_validation_end()  # of the samples: FID/KID/SWD (models/quality.py)
+        self.log_dict({f"val/{k}": v for k, v in metrics.items()}, sync_dist=True)
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.quality_validation_step(batch)
         metrics = self._batch_metrics(batch, self.iw_samples)
         dims = batch["image"][0].numel()
         logged = {f"val/{k}": v.mean() for k, v in metrics.items()}
-        if "nll" in metrics:
+        if "nll" in metrics and self.reports_bits_per_dim:
             logged["val/bpd"] = metrics["nll"].mean() / (dims * math.log(2))
         self.log_dict(logged, prog_bar=True, batch_size=len(batch["image"]), sync_dist=True)
 
@@ -184,7 +242,8 @@ class VAE(GenerativeModel):
     ) -> torch.Tensor:
         """n images in [0, 1] from one seed, or one image per entry of `seeds`."""
         z = seeded_latents(self.latent_dim, n, seed, seeds, self.device)
-        return self.mean_image(self.decoder(z * temperature, self._onehot(labels, len(z))))
+        onehot = self._onehot(labels, len(z), cycle=True)
+        return self.mean_image(self.decoder(z * temperature, onehot))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
@@ -214,7 +273,21 @@ class VAE(GenerativeModel):
             dims = batch["image"][0].numel()
         result = {key: total / count for key, total in sums.items()}
         result["elbo"] = -result["neg_elbo"]
-        result["bpd"] = nats_to_bits_per_dim(result["nll"], dims)
+        if self.reports_bits_per_dim:
+            result["bpd"] = nats_to_bits_per_dim(result["nll"], dims)
         result["num_images"] = float(count)
         result["iw_samples"] = float(max(1, self.iw_samples))
-        return result
+        return {**result, **self.quality_evaluate(dataloader)}
+
+    def metric_notes(self) -> dict[str, str]:
+        return {**self.quality_notes(), "likelihood": self.likelihood_note()}
+
+    def likelihood_note(self) -> str:
+        if self.likelihood == "discretized_logistic":
+            return "discretised logistic over 8-bit pixel values: nll and bpd are probabilities"
+        if self.reports_bits_per_dim:
+            return "Bernoulli over binarised pixels: nll and bpd are probabilities"
+        kind = "Gaussian density" if self.likelihood == "gaussian" else "Bernoulli over grey values"
+        return (
+            f"{kind}: nll in nats on its own scale, no bits/dim (not a likelihood of 8-bit pixels)"
+        )

@@ -87,9 +87,11 @@ class DCGANDiscriminator(nn.Module):
         wrap = spectral_norm if spectral else (lambda m: m)
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(chans, chans[1:], strict=False)):
-            layers.append(wrap(nn.Conv2d(a, b, 4, 2, 1, bias=not batch_norm or i == 0)))
             # No norm on the input layer (paper); none with spectral norm or a gradient penalty either.
-            if batch_norm and i > 0 and not spectral:
+            normed = batch_norm and i > 0 and not spectral
+            # A conv followed by batch norm needs no bias (the norm's shift replaces it); any other keeps it.
+            layers.append(wrap(nn.Conv2d(a, b, 4, 2, 1, bias=not normed)))
+            if normed:
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
         self.features = nn.Sequential(*layers)

@@ -293,8 +293,16 @@ class StyleDiscriminator(nn.Module):
         self.out = EqualLinear(ch[-1], 1)
 
     def minibatch_stddev(self, x: torch.Tensor) -> torch.Tensor:
+        """Appends the mean over features of the stddev within groups of `mbstd_group` samples
+        (ProGAN sec. 3). The official code asserts that the batch divides into groups; here a
+        batch smaller than a group is one group, and any other batch must divide."""
         b, c, h, w = x.shape
-        group = min(self.mbstd_group, b) if b % min(self.mbstd_group, b) == 0 else 1
+        group = min(self.mbstd_group, b)
+        if b % group:
+            raise ValueError(
+                f"the discriminator's minibatch-stddev layer compares groups of {group} images, "
+                f"but got a batch of {b}: use a data.batch_size divisible by {group}"
+            )
         y = x.view(group, -1, c, h, w)
         std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B / group,)
         std = std.view(1, -1, 1, 1, 1).expand(group, -1, 1, h, w).reshape(b, 1, h, w)

@@ -79,9 +79,15 @@ def build_callbacks(
             log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
             continue
         if target.endswith("ModelCheckpoint") and "monitor" in node and node.monitor is None:
-            node.monitor = getattr(model, "monitor", None)
+            # The model says what this run can log: a GAN without a feature network has no FID.
+            monitor_metric = getattr(model, "monitor_metric", None)
+            node.monitor = monitor_metric() if monitor_metric else None
             node.mode = node.get("mode") or getattr(model, "monitor_mode", "min")
             if node.monitor is None:
                 node.save_top_k = 0
+                log.info("best checkpoint: none kept (the model logs no validation metric)")
+            else:
+                better = "lower" if node.mode == "min" else "higher"
+                log.info("best checkpoint: picked by %s (%s is better)", node.monitor, better)
         callbacks.append(instantiate(node, _convert_="all"))
     return callbacks
