@@ -44,6 +44,9 @@ def test_dynamic_binarisation_draws_training_pixels_anew_and_holds_the_val_set_f
     grey = images_of(grey_data.val_dataloader())
     # Black-and-white draws keep the grey level on average.
     assert float(val_a.mean()) == pytest.approx(float(grey.mean()), abs=0.01)
+    # The grey originals travel along: sample-quality metrics compare samples with them.
+    batch = next(iter(data.val_dataloader()))
+    torch.testing.assert_close(batch["grey"], grey[: len(batch["grey"])])
 
 
 def test_unknown_binarisation_is_a_clear_error() -> None:

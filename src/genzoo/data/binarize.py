@@ -21,7 +21,9 @@ _STATIC_SEED = 1_000_003  # static draws: seeded by image index, the same in eve
 
 
 class Binarized(Dataset):
-    """Wraps a dataset of {'image': (C, H, W) in [0, 1], ...}; the image becomes 0/1."""
+    """Wraps a dataset of {'image': (C, H, W) in [0, 1], ...}: 'image' becomes 0/1 and 'grey'
+    keeps the grey image it was drawn from (what sample-quality metrics compare a model's
+    Bernoulli means with)."""
 
     def __init__(self, dataset: Dataset, dynamic: bool) -> None:
         self.dataset, self.dynamic = dataset, dynamic
@@ -38,5 +40,6 @@ class Binarized(Dataset):
             seed = _STATIC_SEED + index
         gen = torch.Generator().manual_seed(seed)
         image = item["image"]
+        item["grey"] = image
         item["image"] = (torch.rand(image.shape, generator=gen) < image).to(image.dtype)
         return item

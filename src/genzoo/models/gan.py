@@ -128,7 +128,8 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         self, optimizer: Any, loss: torch.Tensor, module: nn.Module, name: str
     ) -> torch.Tensor:
         self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
-        self._stepping = module
+        # A name, not the module: assigning a module would register it as a submodule.
+        self._stepping = "generator" if module is self.generator else "discriminator"
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
@@ -137,7 +138,7 @@ class GANModel(SampleQualityMixin, GenerativeModel):
     def on_before_optimizer_step(self, optimizer: Any) -> None:
         # Lightning's 16-mixed plugin unscales the gradients just before this hook: norms and
         # clipping here see the true gradients, not the loss-scaled ones of manual_backward.
-        self._last_grad_norm = grad_norm(self._stepping)
+        self._last_grad_norm = grad_norm(getattr(self, self._stepping))
         if self.clip_grad_norm:
             self.clip_gradients(
                 optimizer, gradient_clip_val=self.clip_grad_norm, gradient_clip_algorithm="norm"

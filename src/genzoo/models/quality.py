@@ -23,6 +23,12 @@ VALIDATION_SEED = 12345  # generated images at validation: the same latents at e
 EVALUATION_SEED = 0
 
 
+def held_out_images(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The images samples are compared with: the grey originals of binarised data (a model's
+    samples are its Bernoulli means), else the images themselves."""
+    return batch.get("grey", batch["image"])
+
+
 class SampleQualityMixin:
     """For a LightningModule with `sample(n, seed)`; call `_init_quality` in `__init__`."""
 
@@ -67,7 +73,7 @@ class SampleQualityMixin:
 
     def quality_validation_step(self, batch: dict[str, torch.Tensor]) -> None:
         if self._describing_held_out:
-            self.quality().update(batch["image"], real=True)
+            self.quality().update(held_out_images(batch), real=True)
 
     def quality_validation_end(self) -> dict[str, float]:
         quality = self.quality()
@@ -100,7 +106,7 @@ class SampleQualityMixin:
         quality = self.quality()
         quality.reset()
         for batch in dataloader:
-            quality.update(batch["image"], real=True)
+            quality.update(held_out_images(batch), real=True)
         self._add_fakes(quality, self.eval_samples, EVALUATION_SEED)
         result = quality.compute()
         result.update(num_real=float(quality.num_real), num_fake=float(self.eval_samples))
