@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,6 +21,7 @@ def test_gpu_check_refuses_without_a_gpu() -> None:
     assert "no CUDA GPU is visible" in done.stderr
 
 
+@pytest.mark.slow  # two training processes (about 40 s): make test-all
 def test_gpu_check_trains_resumes_and_tabulates_on_the_cpu() -> None:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "2"}
     args = ["--trainer", "cpu", "--experiments", "vae_digits", "--precisions", "bf16-mixed"]

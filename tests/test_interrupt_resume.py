@@ -36,19 +36,21 @@ FAMILIES = {
         "trainer.check_val_every_n_epoch=1",
         "model.iw_samples=4",
         "model.eval_samples=48",
+        "trainer.limit_val_batches=1",
     ],
     "dcgan": [
         "experiment=dcgan_digits",
         "trainer.max_steps=30",
         "trainer.val_check_interval=10",
-        "model.eval_samples=100",
+        "model.eval_samples=48",
         "trainer.limit_val_batches=1",
     ],
     "stylegan": [
         "experiment=stylegan_digits",
         "trainer.max_steps=24",
         "trainer.val_check_interval=8",
-        "model.eval_samples=64",
+        "model.eval_samples=48",
+        "model.augment=''",
         "trainer.limit_val_batches=1",
     ],
 }
