@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
+from genzoo.utils.checkpoint import load_model
 from tests.conftest import sample_cfg
 
 BIN = Path(sys.executable).parent
@@ -23,6 +25,7 @@ QUICK = [
     "trainer.limit_val_batches=1",
     "model.iw_samples=2",
     "model.eval_samples=48",
+    "data.binarize=dynamic",  # the Bernoulli NLL is then a likelihood, also in bits/dim
 ]
 
 
@@ -41,8 +44,7 @@ def run(cmd: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("cli")
-    # Binarised digits: the Bernoulli NLL is then a likelihood, reported in bits/dim too.
-    result = run("genzoo-train", *QUICK, "data.binarize=dynamic", "run_name=cli", cwd=cwd)
+    result = run("genzoo-train", *QUICK, "run_name=cli", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = cwd / "runs" / "vae_digits" / "cli"
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
@@ -120,7 +122,8 @@ def test_cfg_job_prints_config(tmp_path: Path) -> None:
 
 def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> None:
     outputs = []
-    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+    # Two processes with one seed give the same bytes; another seed's images differ (in-process).
+    for name, seed in (("a", 0), ("b", 0)):
         result = run(
             "genzoo-sample",
             f"run={trained_run}",
@@ -135,8 +138,10 @@ def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> 
         written = json.loads(result.stdout.strip().splitlines()[-1])
         assert {"samples", "individual", "reconstructions", "interpolations"} <= set(written)
         outputs.append(Path(written["samples"]).read_bytes())
-    assert outputs[0] == outputs[1] != outputs[2]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"], "no sample.log"
+    assert outputs[0] == outputs[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"], "no sample.log"
+    model, _ = load_model(trained_run)
+    assert not torch.equal(model.sample(16, seed=0), model.sample(16, seed=1))
     assert len(list((tmp_path / "a").glob("samples_*/*.png"))) == 16
 
 

@@ -46,9 +46,10 @@ SHORT = [
 
 
 def digit_quality(model, n: int = 300) -> dict[str, float]:
-    data = DigitsDataModule()
+    size = int(model.hparams.image_size)  # SWD compares images of one size
+    data = DigitsDataModule(image_size=size)
     data.setup()
-    quality = SampleQuality("digits", image_size=32, channels=1)
+    quality = SampleQuality("digits", image_size=size, channels=1)
     for batch in data.val_dataloader():
         quality.update(batch["image"], real=True)
     quality.update(model.sample(n, seed=99), real=False)
