@@ -82,8 +82,11 @@ class DCGAN(GANModel):
         not match the averaged weights. Recomputed as a plain average over `batches` batches of
         fresh latents (drawn on a forked RNG, so training's random numbers are untouched)."""
         norms = [m for m in self.generator_ema.modules() if isinstance(m, nn.BatchNorm2d)]
-        if not norms:
+        # update_ema overwrites them at every G step: until the next one they are still fresh
+        # (a validation and its two checkpoint saves need one recomputation, not three).
+        if not norms or getattr(self, "_ema_statistics_at", None) == int(self.g_steps):
             return
+        self._ema_statistics_at = int(self.g_steps)
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # cumulative average over the batches below
