@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genzoo.utils.rng import isolated_rng
+
 WEIGHTS = Path(__file__).parent / "weights" / "digit_classifier.pt"
 RECIPE = WEIGHTS.with_suffix(".json")
 
@@ -85,9 +87,7 @@ def load_digit_classifier() -> DigitClassifier:
         raise FileNotFoundError(
             f"{WEIGHTS} is missing: run scripts/train_digit_classifier.py or reinstall genzoo"
         )
-    with torch.random.fork_rng(
-        devices=[]
-    ):  # building layers draws init weights: keep training's RNG as is
+    with isolated_rng():  # building layers draws init weights: keep training's RNG as is
         model = DigitClassifier()
     model.load_state_dict(torch.load(WEIGHTS, map_location="cpu", weights_only=True))
     return model.eval().requires_grad_(False)

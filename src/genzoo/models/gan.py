@@ -187,11 +187,10 @@ class GANModel(SampleQualityMixin, GenerativeModel):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        before = {k: v.clone() for k, v in self.generator_ema.state_dict().items()}
+        # The state dict was collected before this hook: store the refreshed buffers in it.
         self.refresh_ema_statistics()
-        for key, value in self.generator_ema.state_dict().items():
-            if not torch.equal(value, before[key]):
-                checkpoint["state_dict"][f"generator_ema.{key}"] = value.clone()
+        for key, buffer in self.generator_ema.named_buffers():
+            checkpoint["state_dict"][f"generator_ema.{key}"] = buffer.detach().clone()
 
     @torch.no_grad()
     def update_ema(self) -> None:

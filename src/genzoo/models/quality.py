@@ -44,6 +44,8 @@ class SampleQualityMixin:
         self.feature_network, self.eval_samples = feature_network, eval_samples
         self.image_size, self.channels = image_size, channels
         self._quality: SampleQuality | None = None
+        self._held_out_described = False  # by a full validation pass, kept for the run
+        self._describing_held_out = False  # in the validation pass under way
 
     def resolved_feature_network(self, quiet: bool = True) -> str | None:
         return resolve_feature_network(self.feature_network, self.channels, quiet=quiet)
@@ -65,7 +67,7 @@ class SampleQualityMixin:
         quality = self.quality()
         trainer = getattr(self, "_trainer", None)
         sanity = bool(trainer and trainer.sanity_checking)
-        self._describing_held_out = sanity or not getattr(self, "_held_out_described", False)
+        self._describing_held_out = sanity or not self._held_out_described
         if self._describing_held_out:
             quality.reset()
         else:
