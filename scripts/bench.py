@@ -1,11 +1,19 @@
 """Training throughput and peak memory: each family's default experiment under Lightning,
 and the same networks in a plain PyTorch loop, side by side.
 
-    python scripts/bench.py                      # every family, default sizes
-    python scripts/bench.py --families vae --steps 100 --device cuda
+    python scripts/bench.py                          # every row, fp32
+    python scripts/bench.py --rows dcgan_ref64       # DCGAN at pytorch/examples' setting
+    python scripts/bench.py --families vae --precision bf16-mixed --channels-last
 
-Every measurement runs in its own process so peak memory is that run's alone
-(CUDA: torch.cuda.max_memory_allocated; CPU: peak resident set size of the process).
+Every measurement runs in its own process, so peak memory is that run's alone (CUDA:
+torch.cuda.max_memory_allocated; CPU: peak resident set size of the process). Speed is the
+median time per batch over the timed batches (a GAN batch is one D and one G step), which
+a background hiccup on a shared machine does not move the way a total does.
+
+The Lightning side runs what genzoo-train runs, validation aside: the experiment's callbacks
+(progress bar, learning-rate monitor, image grids), NaNGuard and the CSV logger. The plain
+side is a hand-written loop over the same networks, losses and optimizers. "data %" is the
+share of the plain loop's time spent waiting for the next batch.
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import lightning as L
@@ -25,20 +35,48 @@ import torch
 
 @dataclass(frozen=True)
 class Row:
+    label: str
     family: str
-    experiment: str
     overrides: tuple[str, ...]
     plain_step: str  # name of a function below: one training step written as plain PyTorch
 
 
+# The pytorch/examples DCGAN: 64x64x3, batch 64, nz 100, ngf = ndf = 64, Adam 2e-4 (0.5, 0.999).
+REFERENCE_DCGAN = (
+    "model=dcgan",
+    "data=photos",
+    "data.image_size=64",
+    "data.batch_size=64",
+    "model.latent_dim=100",
+    "model.g_channels=64",
+    "model.d_channels=64",
+)
+
 ROWS = [
-    Row("vae", "vae_digits", ("data.image_size=32",), "vae_step"),
-    Row("vae", "vae_photos", ("data.image_size=64", "data.crop_size=128"), "vae_step"),
-    Row("dcgan", "dcgan_digits", ("data.image_size=32",), "gan_step"),
-    Row("dcgan", "dcgan_digits", ("data.image_size=64",), "gan_step"),
-    Row("stylegan", "stylegan_digits", ("data.image_size=32",), "gan_step"),
-    Row("stylegan", "stylegan_digits", ("data.image_size=64",), "gan_step"),
+    Row("vae_digits32", "vae", ("experiment=vae_digits", "data.image_size=32"), "vae_step"),
+    Row(
+        "vae_photos64",
+        "vae",
+        ("experiment=vae_photos", "data.image_size=64", "data.crop_size=128"),
+        "vae_step",
+    ),
+    Row("dcgan_digits32", "dcgan", ("experiment=dcgan_digits", "data.image_size=32"), "gan_step"),
+    Row("dcgan_digits64", "dcgan", ("experiment=dcgan_digits", "data.image_size=64"), "gan_step"),
+    Row(
+        "stylegan_digits32",
+        "stylegan",
+        ("experiment=stylegan_digits", "data.image_size=32"),
+        "gan_step",
+    ),
+    Row(
+        "stylegan_digits64",
+        "stylegan",
+        ("experiment=stylegan_digits", "data.image_size=64"),
+        "gan_step",
+    ),
+    Row("dcgan_ref64", "dcgan", REFERENCE_DCGAN, "gan_step"),
 ]
+DEFAULT_ROWS = [row.label for row in ROWS if row.label != "dcgan_ref64"]
 
 
 def vae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
@@ -50,23 +88,27 @@ def vae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
 
 
 def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
-    """One D step and one G step with the family's own losses, as a plain PyTorch loop would."""
+    """One D step and one G step with the family's own losses, as a careful plain loop would
+    write them: D's gradients off during the G step, one batch of fakes for both steps."""
     opt_g, opt_d = optimizers
     real = batch["image"] * 2 - 1
     labels = batch.get("label") if model.num_classes else None
-    d_loss, _ = model.d_loss(real, labels)
+    fake = model.training_fakes(len(real), labels)
+    d_loss, _ = model.d_loss(real, labels, fake.detach())
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
     model.d_steps += 1  # the lazy-R1 phase, as GANModel.training_step counts it
-    g_loss, _ = model.g_loss(len(real), labels)
+    model.discriminator.requires_grad_(False)
+    g_loss, _ = model.g_loss(fake, labels)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
+    model.discriminator.requires_grad_(True)
     model.update_ema()
 
 
-def compose(row: Row):
+def compose(row: Row, precision: str, channels_last: bool):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
@@ -74,15 +116,13 @@ def compose(row: Row):
 
     from genzoo.utils.config import config_dir
 
+    overrides = [*row.overrides, f"trainer.precision={precision}"]
+    overrides.append(f"model.channels_last={str(channels_last).lower()}")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = hydra_compose(
-            "train",
-            overrides=[f"experiment={row.experiment}", *row.overrides],
-            return_hydra_config=True,
-        )
+        cfg = hydra_compose("train", overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
-        cfg.paths.run_dir = "/tmp/genzoo-bench"
+        cfg.paths.run_dir = tempfile.mkdtemp(prefix="genzoo-bench-")
     return cfg
 
 
@@ -92,148 +132,210 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def batches(datamodule, device: str):
+def batches(datamodule, model, device: str) -> Iterator[dict[str, torch.Tensor]]:
     while True:
         for batch in datamodule.train_dataloader():
-            yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            yield model.on_after_batch_transfer(batch, 0)
 
 
-def measure(row: Row, mode: str, steps: int, warmup: int, device: str) -> dict:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_loop(cfg, model, datamodule, row: Row, steps: int, warmup: int, device: str):
+    """(seconds per batch for each timed batch, seconds of each spent waiting for data)."""
+    model.to(device).train()
+    model.apply_memory_format()
+    configured = model.configure_optimizers()
+    configured = configured["optimizer"] if isinstance(configured, dict) else configured
+    optimizers = configured if isinstance(configured, list) else [configured]
+    step_fn: Callable = globals()[row.plain_step]
+    autocast = torch.autocast(
+        device_type=device, dtype=torch.bfloat16, enabled="bf16" in str(cfg.trainer.precision)
+    )
+    stream = batches(datamodule, model, device)
+    times, waits = [], []
+    for step in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        batch = next(stream)
+        fetched = time.perf_counter()
+        with autocast:
+            step_fn(model, batch, optimizers)
+        _sync(device)
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+            waits.append(fetched - start)
+    return times, waits
+
+
+class StepTimer(L.Callback):
+    """Time from one training batch's start to the next's, after a warm-up."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.starts: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        _sync(self.device)
+        self.starts.append(time.perf_counter())
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        _sync(self.device)
+        self.starts.append(time.perf_counter())
+
+    def times(self, warmup: int) -> list[float]:
+        starts = self.starts[warmup:]
+        return [b - a for a, b in zip(starts, starts[1:], strict=False)]
+
+
+def lightning_loop(cfg, model, datamodule, steps: int, warmup: int, device: str) -> list[float]:
+    from genzoo.callbacks.nan_guard import NaNGuard
+    from genzoo.utils.loggers import build_callbacks, build_loggers
+
+    per_batch = model.optimizer_steps_for(1) if hasattr(model, "optimizer_steps_for") else 1
+    loggers = build_loggers(cfg.logger)
+    timer = StepTimer(device)
+    callbacks = build_callbacks(cfg.callbacks, model, has_logger=bool(loggers))
+    trainer = L.Trainer(
+        accelerator="gpu" if device == "cuda" else "cpu",
+        devices=1,
+        max_steps=(warmup + steps) * per_batch,
+        logger=loggers,
+        log_every_n_steps=int(cfg.trainer.log_every_n_steps),
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[*callbacks, NaNGuard(), timer],
+        precision=str(cfg.trainer.precision),
+        default_root_dir=cfg.paths.run_dir,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return timer.times(warmup)
+
+
+def measure(
+    row: Row, mode: str, steps: int, warmup: int, device: str, precision: str, channels_last: bool
+) -> dict:
     from hydra.utils import instantiate
+    from omegaconf import open_dict
 
-    cfg = compose(row)
+    cfg = compose(row, precision, channels_last)
+    with open_dict(cfg):
+        cfg.logger = {"csv": cfg.logger.get("csv")} if cfg.logger.get("csv") else None
     L.seed_everything(0, verbose=False)
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup("fit")
     model = instantiate(cfg.model, _convert_="all")
-    batch_size = datamodule.batch_size
+    waits: list[float] = []
     if mode == "plain":
-        model.to(device).train()
-        configured = model.configure_optimizers()
-        configured = configured["optimizer"] if isinstance(configured, dict) else configured
-        optimizers = configured if isinstance(configured, list) else [configured]
-        step_fn: Callable = globals()[row.plain_step]
-        stream = batches(datamodule, device)
-        for step in range(warmup + steps):
-            if step == warmup:
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-            step_fn(model, next(stream), optimizers)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
+        times, waits = plain_loop(cfg, model, datamodule, row, steps, warmup, device)
     else:
-        timer = StepTimer(warmup, device)
-        per_batch = model.optimizer_steps_for(1) if hasattr(model, "optimizer_steps_for") else 1
-        trainer = L.Trainer(
-            accelerator="gpu" if device == "cuda" else "cpu",
-            devices=1,
-            max_steps=(warmup + steps) * per_batch,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            limit_val_batches=0,
-            callbacks=[timer],
-            precision=str(cfg.trainer.precision),
-        )
-        trainer.fit(model, datamodule=datamodule)
-        elapsed = timer.elapsed()
+        times = lightning_loop(cfg, model, datamodule, steps, warmup, device)
+    per_batch = statistics.median(times)
     return {
+        "row": row.label,
         "family": row.family,
-        "experiment": row.experiment,
         "size": int(cfg.data.image_size),
-        "batch": batch_size,
+        "batch": datamodule.batch_size,
+        "precision": precision,
+        "channels_last": channels_last,
         "mode": mode,
-        "images_per_s": steps * batch_size / elapsed,
+        "s_per_batch": per_batch,
+        "images_per_s": datamodule.batch_size / per_batch,
+        "data_share": sum(waits) / sum(times) if waits else None,
         "peak_mb": peak_memory_mb(device),
     }
 
 
-class StepTimer(L.Callback):
-    """Times the optimizer steps after a warm-up."""
+def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        f"{row}:{mode}",
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--device",
+        args.device,
+        "--precision",
+        args.precision,
+    ] + (["--channels-last"] if args.channels_last else [])
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"bench row {row} ({mode}) failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def __init__(self, warmup: int, device: str) -> None:
-        self.warmup, self.device = warmup, device
-        self.start = self.end = 0.0
-        self.batches = 0
 
-    def _sync(self) -> None:
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self.batches += 1
-        if (
-            self.batches == self.warmup + 1
-        ):  # batches, not optimizer steps (GANs take two per batch)
-            self._sync()
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        self._sync()
-        self.end = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return self.end - self.start
+def table(results: list[dict], args: argparse.Namespace) -> str:
+    where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
+    lines = [
+        f"device: {args.device} ({where}), precision {args.precision}"
+        f"{', channels_last' if args.channels_last else ''}; median of {args.steps} timed "
+        f"batches after {args.warmup} warm-up",
+        f"{'row':<19}{'size':>5}{'batch':>6}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
+        f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}",
+    ]
+    lines.insert(2, "-" * len(lines[1]))
+    for r in results:
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+        data = f"{100 * r['data_share']:.1f}" if r["data_share"] is not None else ""
+        lines.append(
+            f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
+            f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--families", nargs="*", default=None, help="families to run (default: all)"
-    )
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=10)
+    labels = [row.label for row in ROWS]
+    parser.add_argument("--rows", nargs="*", choices=labels, default=None, help="rows to run")
+    parser.add_argument("--families", nargs="*", default=None, help="families to run")
+    parser.add_argument("--modes", nargs="*", choices=("lightning", "plain"), default=None)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--precision", default="32-true", help="e.g. bf16-mixed, 16-mixed")
+    parser.add_argument("--channels-last", action="store_true", help="model.channels_last=true")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    by_label = {row.label: row for row in ROWS}
     if args.worker:  # one measurement in this process
-        index, mode = args.worker.split(":")
-        print(json.dumps(measure(ROWS[int(index)], mode, args.steps, args.warmup, args.device)))
+        label, mode = args.worker.split(":")
+        result = measure(
+            by_label[label],
+            mode,
+            args.steps,
+            args.warmup,
+            args.device,
+            args.precision,
+            args.channels_last,
+        )
+        print(json.dumps(result))
         return
 
+    chosen = args.rows or (labels if args.families else DEFAULT_ROWS)
+    modes = args.modes or ["lightning", "plain"]
     results = []
-    for index, row in enumerate(ROWS):
-        if args.families and row.family not in args.families:
+    for label in chosen:
+        if args.families and by_label[label].family not in args.families:
             continue
-        pair = {}
-        for mode in ("lightning", "plain"):
-            cmd = [
-                sys.executable,
-                __file__,
-                "--worker",
-                f"{index}:{mode}",
-                "--steps",
-                str(args.steps),
-                "--warmup",
-                str(args.warmup),
-                "--device",
-                args.device,
-            ]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            pair[mode] = json.loads(out.stdout.strip().splitlines()[-1])
-        pair["lightning"]["ratio"] = (
-            pair["lightning"]["images_per_s"] / pair["plain"]["images_per_s"]
-        )
-        results += [pair["lightning"], pair["plain"]]
-
-    header = f"{'family':<10}{'experiment':<17}{'size':>5}{'batch':>6}  {'mode':<10}{'img/s':>9}{'peak MB':>9}{'L/plain':>9}"
-    print(
-        f"device: {args.device} ({torch.cuda.get_device_name() if args.device == 'cuda' else 'CPU'}), "
-        f"{args.steps} timed steps after {args.warmup} warm-up\n{header}\n" + "-" * len(header)
-    )
-    for r in results:
-        ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
-        print(
-            f"{r['family']:<10}{r['experiment']:<17}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
-            f"{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{ratio:>9}"
-        )
+        pair = {mode: run_worker(label, mode, args) for mode in modes}
+        if len(pair) == 2:
+            pair["lightning"]["ratio"] = (
+                pair["lightning"]["images_per_s"] / pair["plain"]["images_per_s"]
+            )
+        results += list(pair.values())
+    print(table(results, args))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -56,7 +56,7 @@ def fit(model: L.LightningModule, batches: int, epochs: int, **trainer_args) -> 
 def logged_grad_norm(plugins: list | None) -> float:
     torch.manual_seed(0)
     model = tiny_dcgan()
-    trainer = fit(model, batches=1, epochs=1, plugins=plugins)
+    trainer = fit(model, batches=1, epochs=1, plugins=plugins, log_every_n_steps=1)
     return float(trainer.callback_metrics["train/grad_norm_d"])
 
 

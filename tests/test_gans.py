@@ -168,8 +168,8 @@ def test_gan_resume_matches_uninterrupted_run(
 def test_nan_in_discriminator_loss_is_caught(make_cfg, tmp_path: Path, monkeypatch) -> None:
     original = DCGAN.d_loss
 
-    def poisoned(self, real, labels):
-        loss, logs = original(self, real, labels)
+    def poisoned(self, real, labels, fake):
+        loss, logs = original(self, real, labels, fake)
         if self.global_step >= 14:
             loss = loss * float("nan")
             logs["train/d_loss"] = loss.detach()

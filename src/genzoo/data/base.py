@@ -16,9 +16,9 @@ from genzoo.data.sampling import (
     ResumableDataLoader,
     ResumableSampler,
     SampleKey,
+    key_parts,
     resume_position,
     run_seed,
-    split_key,
 )
 from genzoo.data.transforms import resize, to_channels
 
@@ -51,13 +51,24 @@ class TensorImageDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        i, gen = split_key(key)
-        x = self.images[i]
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        # A whole batch at once: one gather, one resize, instead of a dozen small ops per image
+        # (on the embedded digits the per-image path cost ~7% of a VAE step).
+        parts = [key_parts(key) for key in keys]
+        index = torch.tensor([i for i, _ in parts])
+        x = self.images[index]
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = to_channels(resize(x, self.image_size), self.channels)
-        if self.hflip and torch.rand((), generator=gen) < 0.5:
-            x = x.flip(-1)
-        return {"image": x, "label": self.labels[i]}
+        if self.hflip:  # each image's own draw, as a sampler key seeds it
+            gen = torch.Generator()
+            flip = torch.tensor(
+                [bool(torch.rand((), generator=gen.manual_seed(s)) < 0.5) for _, s in parts]
+            )
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        labels = self.labels[index]
+        return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
 
 
 class ImageDataModule(L.LightningDataModule):

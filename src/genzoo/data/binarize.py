@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from genzoo.data.sampling import SampleKey, split_key
+from genzoo.data.sampling import SampleKey, fetch_items, key_parts
 
 MODES = ("none", "dynamic", "static")
 _STATIC_SEED = 1_000_003  # static draws: seeded by image index, the same in every run
@@ -32,14 +32,19 @@ class Binarized(Dataset):
         return len(self.dataset)  # type: ignore[arg-type]
 
     def __getitem__(self, key: SampleKey) -> dict[str, Any]:
-        item = dict(self.dataset[key])
-        index, sample_gen = split_key(key)
-        if self.dynamic:  # a fresh draw per (run seed, epoch, index), replayed on resume
-            seed = int(torch.randint(2**62, (), generator=sample_gen))
-        else:
-            seed = _STATIC_SEED + index
-        gen = torch.Generator().manual_seed(seed)
-        image = item["image"]
-        item["grey"] = image
-        item["image"] = (torch.rand(image.shape, generator=gen) < image).to(image.dtype)
-        return item
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, Any]]:
+        items = [dict(item) for item in fetch_items(self.dataset, keys)]
+        gen = torch.Generator()
+        for key, item in zip(keys, items, strict=True):
+            index, sample_seed = key_parts(key)
+            if self.dynamic:  # a fresh draw per (run seed, epoch, index), replayed on resume
+                seed = int(torch.randint(2**62, (), generator=gen.manual_seed(sample_seed)))
+            else:
+                seed = _STATIC_SEED + index
+            image = item["image"]
+            item["grey"] = image
+            draws = torch.rand(image.shape, generator=gen.manual_seed(seed))
+            item["image"] = (draws < image).to(image.dtype)
+        return items

@@ -112,21 +112,32 @@ class RandomCropDataset(Dataset):
         return self.length
 
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        i, gen = split_key(key)
-        k = (
-            int(torch.randint(len(self.photos), (), generator=gen))
-            if not self.fixed
-            else i % len(self.photos)
-        )
-        photo = self.photos[k]  # (3, H, W) float
-        _, h, w = photo.shape
-        top = int(torch.randint(h - self.crop_size + 1, (), generator=gen))
-        left = int(torch.randint(w - self.crop_size + 1, (), generator=gen))
-        crop = photo[:, top : top + self.crop_size, left : left + self.crop_size]
-        if not self.fixed and torch.rand((), generator=gen) < 0.5:
-            crop = crop.flip(-1)
-        crop = to_channels(resize(crop, self.image_size), self.channels)
-        return {"image": crop, "label": torch.tensor(k)}
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        # Crops are cut one by one (each from its own photo and position) and resized together.
+        crops, picked = [], []
+        for key in keys:
+            i, gen = split_key(key)
+            k = (
+                int(torch.randint(len(self.photos), (), generator=gen))
+                if not self.fixed
+                else i % len(self.photos)
+            )
+            photo = self.photos[k]  # (3, H, W) float
+            _, h, w = photo.shape
+            top = int(torch.randint(h - self.crop_size + 1, (), generator=gen))
+            left = int(torch.randint(w - self.crop_size + 1, (), generator=gen))
+            crop = photo[:, top : top + self.crop_size, left : left + self.crop_size]
+            if not self.fixed and torch.rand((), generator=gen) < 0.5:
+                crop = crop.flip(-1)
+            crops.append(crop)
+            picked.append(k)
+        images = to_channels(resize(torch.stack(crops), self.image_size), self.channels)
+        return [
+            {"image": image, "label": torch.tensor(k)}
+            for image, k in zip(images, picked, strict=True)
+        ]
 
 
 class PhotosDataModule(ImageDataModule):

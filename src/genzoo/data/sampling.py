@@ -28,14 +28,27 @@ log = logging.getLogger("genzoo")
 SampleKey = int | tuple[int, int]
 
 
-def split_key(key: SampleKey) -> tuple[int, torch.Generator]:
-    """A sampler key -> (dataset index, the generator for that sample's augmentation).
+def key_parts(key: SampleKey) -> tuple[int, int]:
+    """A sampler key -> (dataset index, the seed of that sample's augmentation).
 
-    Plain integer keys (validation loaders, direct indexing) get a generator seeded by the
-    index, so held-out images are the same in every run.
+    Plain integer keys (validation loaders, direct indexing) are their own seed, so held-out
+    images are the same in every run.
     """
     index, seed = key if isinstance(key, tuple) else (int(key), int(key))
-    return int(index), torch.Generator().manual_seed(int(seed))
+    return int(index), int(seed)
+
+
+def split_key(key: SampleKey) -> tuple[int, torch.Generator]:
+    """A sampler key -> (dataset index, the generator for that sample's augmentation)."""
+    index, seed = key_parts(key)
+    return index, torch.Generator().manual_seed(seed)
+
+
+def fetch_items(dataset: Any, keys: list[SampleKey]) -> list[dict[str, Any]]:
+    """Items for a batch of keys: in one call where the dataset fetches batches itself
+    (`__getitems__`, which PyTorch's DataLoader calls instead of one `__getitem__` per key)."""
+    getitems = getattr(dataset, "__getitems__", None)
+    return list(getitems(keys)) if getitems else [dataset[key] for key in keys]
 
 
 def run_seed() -> int:

@@ -43,12 +43,16 @@ class GenerativeModel(L.LightningModule):
     monitor_mode: ClassVar[str] = "min"
 
     def __init__(
-        self, optimizer: OptimizerFactory | None = None, scheduler: SchedulerFactory | None = None
+        self,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         # Factories are not hyper-parameters: a functools.partial would break weights_only loading.
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.channels_last = channels_last
 
     # ----- the contract -------------------------------------------------------------
     @classmethod
@@ -112,6 +116,35 @@ class GenerativeModel(L.LightningModule):
         return {}
 
     # ----- training plumbing shared by families --------------------------------------
+    def apply_memory_format(self) -> None:
+        """model.channels_last: 4-D weights and image batches in NHWC, which the CPU's and
+        the GPU's convolution kernels run faster for some networks (README, Benchmarks)."""
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def on_fit_start(self) -> None:
+        self.apply_memory_format()
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.channels_last and isinstance(batch, dict):
+            return {
+                key: value.contiguous(memory_format=torch.channels_last)
+                if isinstance(value, torch.Tensor) and value.dim() == 4
+                else value
+                for key, value in batch.items()
+            }
+        return batch
+
+    def logging_now(self) -> bool:
+        """Whether this training batch's metrics reach the loggers (every
+        trainer.log_every_n_steps batches): per-step values that cost time to compute, such as
+        gradient norms, are computed only then."""
+        trainer = self._trainer
+        if trainer is None or getattr(trainer, "fast_dev_run", False):
+            return True
+        # Lightning's own test for "these logs are written now" (log_every_n_steps).
+        return bool(getattr(trainer._logger_connector, "should_update_logs", True))
+
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             raise RuntimeError(

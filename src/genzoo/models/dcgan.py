@@ -44,6 +44,7 @@ class DCGAN(GANModel):
         eval_samples: int = 1000,
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__(
             optimizer_g,
@@ -57,6 +58,7 @@ class DCGAN(GANModel):
             eval_samples,
             image_channels,
             image_size,
+            channels_last,
         )
         if loss not in LOSSES:
             raise ValueError(f"model.loss='{loss}' is not known: use one of {', '.join(LOSSES)}")
@@ -102,11 +104,13 @@ class DCGAN(GANModel):
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(diff_augment(x, self.augment) if self.augment else x, labels)
 
+    def training_fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        labels = labels if labels is not None else self.random_labels(n)
+        return self.generator(self.latents(n), labels)
+
     def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None
+        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        with torch.no_grad():
-            fake = self.generator(self.latents(len(real)), labels)
         real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
         loss = discriminator_loss(self.loss_kind, real_logits, fake_logits)
         logs: dict[str, Any] = {
@@ -123,10 +127,10 @@ class DCGAN(GANModel):
             logs["train/gp"] = gp.detach()
         return loss, logs
 
-    def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
-        labels = labels if labels is not None else self.random_labels(n)
-        fake_logits = self.discriminate(self.generator(self.latents(n), labels), labels)
-        loss = generator_loss(self.loss_kind, fake_logits)
+    def g_loss(
+        self, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        loss = generator_loss(self.loss_kind, self.discriminate(fake, labels))
         return loss, {"train/g_loss": loss.detach()}
 
     # ----- the contract ----------------------------------------------------------------

@@ -61,12 +61,14 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         eval_samples: int,
         channels: int,
         image_size: int,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(optimizer=None)
+        super().__init__(optimizer=None, channels_last=channels_last)
         self.automatic_optimization = False
         self.optimizer_g_factory, self.optimizer_d_factory = optimizer_g, optimizer_d
         self.latent_dim, self.num_classes, self.n_critic = latent_dim, num_classes, max(1, n_critic)
         self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
+        self._grad_norms: dict[str, torch.Tensor] = {}  # of the batch being trained, when logged
         self._init_quality(feature_network, eval_samples, image_size, channels)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -78,6 +80,7 @@ class GANModel(SampleQualityMixin, GenerativeModel):
             state["d_steps"] = torch.tensor(batches)
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
         ema_modules = len(list(self.generator_ema.modules()))
         warnings.filterwarnings(
@@ -124,21 +127,20 @@ class GANModel(SampleQualityMixin, GenerativeModel):
             else None
         )
 
-    def _step(
-        self, optimizer: Any, loss: torch.Tensor, module: nn.Module, name: str
-    ) -> torch.Tensor:
+    def _step(self, optimizer: Any, loss: torch.Tensor, module: nn.Module, name: str) -> None:
         self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
         # A name, not the module: assigning a module would register it as a submodule.
         self._stepping = "generator" if module is self.generator else "discriminator"
+        self._measure_grad_norm = self.logging_now()
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
-        return self._last_grad_norm
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
         # Lightning's 16-mixed plugin unscales the gradients just before this hook: norms and
         # clipping here see the true gradients, not the loss-scaled ones of manual_backward.
-        self._last_grad_norm = grad_norm(getattr(self, self._stepping))
+        if getattr(self, "_measure_grad_norm", True):  # the norm before any clipping
+            self._grad_norms[self._stepping] = grad_norm(getattr(self, self._stepping))
         if self.clip_grad_norm:
             self.clip_gradients(
                 optimizer, gradient_clip_val=self.clip_grad_norm, gradient_clip_algorithm="norm"
@@ -153,25 +155,31 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
         real = to_signed(batch["image"])
         labels = batch.get("label") if self.num_classes else None
+        log_now, self._grad_norms = self.logging_now(), {}
+        # The D step of this batch is the n_critic-th since the last G step: then one batch of
+        # fakes serves both steps (detached for D), the way DCGAN's reference code trains, and
+        # the generator runs forward once per batch instead of twice.
+        g_steps_too = (int(self.d_steps) + 1) % self.n_critic == 0
+        with torch.set_grad_enabled(g_steps_too):
+            fake = self.training_fakes(len(real), labels)
 
         self.toggle_optimizer(opt_d)
-        d_loss, logs = self.d_loss(real, labels)
-        logs["train/grad_norm_d"] = self._step(
-            opt_d, d_loss, self.discriminator, "train/d_loss (discriminator)"
-        )
+        d_loss, logs = self.d_loss(real, labels, fake.detach())
+        self._step(opt_d, d_loss, self.discriminator, "train/d_loss (discriminator)")
         self.untoggle_optimizer(opt_d)
         self.d_steps += 1
 
         if self.generator_steps_now():
             self.toggle_optimizer(opt_g)
-            g_loss, g_logs = self.g_loss(len(real), labels)
-            g_logs["train/grad_norm_g"] = self._step(
-                opt_g, g_loss, self.generator, "train/g_loss (generator)"
-            )
+            g_loss, g_logs = self.g_loss(fake, labels)
+            self._step(opt_g, g_loss, self.generator, "train/g_loss (generator)")
             self.untoggle_optimizer(opt_g)
             self.update_ema()
             logs.update(g_logs)
-        self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=len(real))
+        if log_now:  # metrics reach the loggers every log_every_n_steps batches only
+            # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
+            logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
+            self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=len(real))
         self.step_schedulers()
 
     def step_schedulers(self) -> None:
@@ -208,12 +216,21 @@ class GANModel(SampleQualityMixin, GenerativeModel):
             ema_buf.copy_(live_buf)
 
     # ----- to be provided by a family -------------------------------------------------
+    def training_fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """n generated images in [-1, 1] for a training step (with the live generator, under
+        the caller's grad mode)."""
+        raise self._unsupported("train (training_fakes)")
+
     def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None
+        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The discriminator's loss on real and (detached) fake images, and what to log."""
         raise self._unsupported("train (d_loss)")
 
-    def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
+    def g_loss(
+        self, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The generator's loss on fakes generated with gradients, and what to log."""
         raise self._unsupported("train (g_loss)")
 
     # ----- validation: sample quality (models/quality.py) ------------------------------

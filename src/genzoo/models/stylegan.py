@@ -57,6 +57,7 @@ class StyleGAN(GANModel):
         eval_samples: int = 1000,
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__(
             optimizer_g,
@@ -70,6 +71,7 @@ class StyleGAN(GANModel):
             eval_samples,
             image_channels,
             image_size,
+            channels_last,
         )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
         self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)
@@ -112,11 +114,12 @@ class StyleGAN(GANModel):
             )
         return ws
 
+    def training_fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.generator.synthesis(self.mixed_ws(n))
+
     def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None
+        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        with torch.no_grad():
-            fake = self.generator.synthesis(self.mixed_ws(len(real)))
         real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
         loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
         logs: dict[str, Any] = {
@@ -132,8 +135,10 @@ class StyleGAN(GANModel):
             logs["train/r1"] = r1.detach()
         return loss, logs
 
-    def g_loss(self, n: int, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
-        fake = self.generator.synthesis(self.mixed_ws(n))
+    def g_loss(
+        self, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        n = len(fake)
         loss = F.softplus(-self.discriminate(fake)).mean()
         logs: dict[str, Any] = {"train/g_loss": loss.detach()}
         if self.pl_weight > 0 and int(self.g_steps) % self.pl_interval == 0:

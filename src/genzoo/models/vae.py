@@ -77,8 +77,9 @@ class VAE(SampleQualityMixin, GenerativeModel):
         eval_samples: int = 1000,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(optimizer, scheduler)
+        super().__init__(optimizer, scheduler, channels_last)
         if likelihood not in LIKELIHOODS:
             raise ValueError(
                 f"model.likelihood='{likelihood}' is not known: use {', '.join(LIKELIHOODS)}"
@@ -90,6 +91,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
             likelihood == "bernoulli" and data_binarize != "none"
         )
         self.beta, self.kl_warmup_steps, self.iw_samples = beta, kl_warmup_steps, iw_samples
+        self.on_train_epoch_start()  # a resumed run may start mid-epoch, without that hook
         self._init_quality(feature_network, eval_samples, image_size, image_channels)
         self.encoder = ConvEncoder(
             image_channels, image_size, latent_dim, hidden_channels, num_classes
@@ -184,20 +186,32 @@ class VAE(SampleQualityMixin, GenerativeModel):
         terms = self.elbo_terms(batch["image"], batch.get("label"))
         recon, kl = -terms["log_px"].mean(), terms["kl"].mean()
         loss = recon + self.kl_weight() * kl
-        self.log_dict(
-            {
-                "train/loss": loss,
-                "train/recon": recon,
-                "train/kl": kl,
-                "train/neg_elbo": recon + kl,
-                "train/kl_weight": self.kl_weight(),
-            },
-            prog_bar=False,
-            on_step=True,
-            on_epoch=False,
-        )
-        self.log("train/neg_elbo_epoch", recon + kl, on_step=False, on_epoch=True, prog_bar=True)
+        # The epoch's mean -ELBO, summed here without a host sync and logged at the epoch's end.
+        self._epoch_neg_elbo += (recon + kl).detach() * len(batch["image"])
+        self._epoch_images += len(batch["image"])
+        if self.logging_now():  # per-step values reach the loggers every log_every_n_steps only
+            self.log_dict(
+                {
+                    "train/loss": loss,
+                    "train/recon": recon,
+                    "train/kl": kl,
+                    "train/neg_elbo": recon + kl,
+                    "train/kl_weight": self.kl_weight(),
+                },
+                prog_bar=False,
+                on_step=True,
+                on_epoch=False,
+            )
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_neg_elbo: torch.Tensor | float = 0.0
+        self._epoch_images = 0
+
+    def on_train_epoch_end(self) -> None:
+        if self._epoch_images:
+            mean = self._epoch_neg_elbo / self._epoch_images
+            self.log("train/neg_elbo_epoch", mean, prog_bar=True, sync_dist=True)
 
     def _batch_metrics(
         self, batch: dict[str, torch.Tensor], iw_samples: int

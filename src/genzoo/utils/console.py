@@ -16,6 +16,8 @@ HARMLESS_WARNINGS = (
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", Warning),
     # torchmetrics' KID keeps features in memory: genzoo evaluates a bounded number of samples.
     (r"Metric `Kernel Inception Distance` will save all extracted features in buffer", UserWarning),
+    # genzoo's models convert batches to model.channels_last there, whatever the datamodule.
+    (r"You have overridden `on_after_batch_transfer` in `LightningModule`", UserWarning),
 )
 # Lightning's advertisements for its cloud logger and model registry, printed at every start.
 HARMLESS_LOG_PREFIXES = (
