@@ -166,16 +166,13 @@ def test_gan_resume_matches_uninterrupted_run(
 
 
 def test_nan_in_discriminator_loss_is_caught(make_cfg, tmp_path: Path, monkeypatch) -> None:
-    original = DCGAN.d_loss
+    original = DCGAN.d_loss_terms
 
-    def poisoned(self, real, labels, fake):
-        loss, logs = original(self, real, labels, fake)
-        if self.global_step >= 14:
-            loss = loss * float("nan")
-            logs["train/d_loss"] = loss.detach()
-        return loss, logs
+    def poisoned(self, real, labels, fake, logs):
+        for term in original(self, real, labels, fake, logs):
+            yield term * float("nan") if self.global_step >= 14 else term
 
-    monkeypatch.setattr(DCGAN, "d_loss", poisoned)
+    monkeypatch.setattr(DCGAN, "d_loss_terms", poisoned)
     run = tmp_path / "nan"
     with pytest.raises(
         NonFiniteLossError, match=r"train/d_loss \(discriminator\) is nan at global step 14"

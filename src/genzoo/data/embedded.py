@@ -89,7 +89,7 @@ def _load_bundled_photos() -> dict[str, np.ndarray]:
 
 
 class RandomCropDataset(Dataset):
-    """`length` crops of `crop_size` from a list of photos; resized to `image_size`.
+    """`length` crops of `crop_size` from a list of uint8 photos; resized to `image_size`.
 
     Crops come from the sampler key's generator (`split_key`): training keys carry a seed per
     (run seed, epoch, index), plain evaluation indices seed themselves, so every run sees the
@@ -124,7 +124,7 @@ class RandomCropDataset(Dataset):
                 if not self.fixed
                 else i % len(self.photos)
             )
-            photo = self.photos[k]  # (3, H, W) float
+            photo = self.photos[k]  # (3, H, W) uint8
             _, h, w = photo.shape
             top = int(torch.randint(h - self.crop_size + 1, (), generator=gen))
             left = int(torch.randint(w - self.crop_size + 1, (), generator=gen))
@@ -133,7 +133,8 @@ class RandomCropDataset(Dataset):
                 crop = crop.flip(-1)
             crops.append(crop)
             picked.append(k)
-        images = to_channels(resize(torch.stack(crops), self.image_size), self.channels)
+        images = torch.stack(crops).float() / 255.0
+        images = to_channels(resize(images, self.image_size), self.channels)
         return [
             {"image": image, "label": torch.tensor(k)}
             for image, k in zip(images, picked, strict=True)
@@ -176,10 +177,8 @@ class PhotosDataModule(ImageDataModule):
             raise ValueError(
                 f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
             )
-        as_tensor = {
-            n: torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255.0
-            for n, p in photos.items()
-        }
+        # Kept as uint8 (a quarter of float32's memory); crops become float when cut.
+        as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1) for n, p in photos.items()}
         train = [t for n, t in sorted(as_tensor.items()) if n not in self.held_out]
         val = [as_tensor[n] for n in self.held_out]
         self.photo_names = sorted(photos)

@@ -19,17 +19,36 @@ def _check(kind: str) -> None:
         raise ValueError(f"model.loss='{kind}' is not known: use one of {', '.join(LOSSES)}")
 
 
+def discriminator_loss_real(kind: str, real_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss on real images: the first half of `discriminator_loss`."""
+    _check(kind)
+    if kind == "ns":  # -log D(x)
+        return F.softplus(-real_logits).mean()
+    if kind == "lsgan":
+        return 0.5 * (real_logits - 1).pow(2).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean()
+    return -real_logits.mean()
+
+
+def discriminator_loss_fake(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss on generated images: the second half of `discriminator_loss`."""
+    _check(kind)
+    if kind == "ns":  # -log(1 - D(G(z)))
+        return F.softplus(fake_logits).mean()
+    if kind == "lsgan":
+        return 0.5 * fake_logits.pow(2).mean()
+    if kind == "hinge":
+        return F.relu(1 + fake_logits).mean()
+    return fake_logits.mean()
+
+
 def discriminator_loss(
     kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor
 ) -> torch.Tensor:
-    _check(kind)
-    if kind == "ns":  # -log D(x) - log(1 - D(G(z)))
-        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
-    if kind == "lsgan":
-        return 0.5 * ((real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean())
-    if kind == "hinge":
-        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
-    return fake_logits.mean() - real_logits.mean()
+    """Every loss here is a sum of a real and a fake term, which training backpropagates one
+    after the other (models/gan.py)."""
+    return discriminator_loss_real(kind, real_logits) + discriminator_loss_fake(kind, fake_logits)
 
 
 def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:

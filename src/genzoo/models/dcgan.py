@@ -6,12 +6,18 @@ conditioning, DiffAugment on real and fake alike, and a generator EMA for sampli
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from genzoo.losses.adversarial import LOSSES, discriminator_loss, generator_loss
+from genzoo.losses.adversarial import (
+    LOSSES,
+    discriminator_loss_fake,
+    discriminator_loss_real,
+    generator_loss,
+)
 from genzoo.losses.penalties import gradient_penalty
 from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
@@ -108,30 +114,36 @@ class DCGAN(GANModel):
         labels = labels if labels is not None else self.random_labels(n)
         return self.generator(self.latents(n), labels)
 
-    def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
-        loss = discriminator_loss(self.loss_kind, real_logits, fake_logits)
-        logs: dict[str, Any] = {
-            "train/d_loss": loss.detach(),
-            "train/d_real": real_logits.detach().mean(),
-            "train/d_fake": fake_logits.detach().mean(),
-        }
+    def d_loss_terms(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None,
+        fake: torch.Tensor,
+        logs: dict[str, Any],
+    ) -> Iterator[torch.Tensor]:
+        real_logits = self.discriminate(real, labels)
+        real_loss = discriminator_loss_real(self.loss_kind, real_logits)
+        logs["train/d_real"] = real_logits.detach().mean()
+        yield real_loss
+        fake_logits = self.discriminate(fake, labels)
+        fake_loss = discriminator_loss_fake(self.loss_kind, fake_logits)
+        logs["train/d_fake"] = fake_logits.detach().mean()
+        logs["train/d_loss"] = real_loss.detach() + fake_loss.detach()
+        yield fake_loss
         if self.loss_kind == "wgan":
             with torch.autocast(device_type=self.device.type, enabled=False):
                 gp = gradient_penalty(
                     lambda x: self.discriminate(x, labels), real.float(), fake.float()
                 )
-            loss = loss + self.gp_weight * gp
             logs["train/gp"] = gp.detach()
-        return loss, logs
+            yield self.gp_weight * gp
 
-    def g_loss(
-        self, fake: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def g_loss_terms(
+        self, fake: torch.Tensor, labels: torch.Tensor | None, logs: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
         loss = generator_loss(self.loss_kind, self.discriminate(fake, labels))
-        return loss, {"train/g_loss": loss.detach()}
+        logs["train/g_loss"] = loss.detach()
+        yield loss
 
     # ----- the contract ----------------------------------------------------------------
     def _labels_for(self, n: int, labels: torch.Tensor | None) -> torch.Tensor | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -127,13 +127,18 @@ class GANModel(SampleQualityMixin, GenerativeModel):
             else None
         )
 
-    def _step(self, optimizer: Any, loss: torch.Tensor, module: nn.Module, name: str) -> None:
+    def _step(
+        self, optimizer: Any, terms: Iterable[torch.Tensor], module: nn.Module, name: str
+    ) -> None:
+        """One optimizer step on a loss given as terms: each is backpropagated before the next
+        is computed, so only one term's graph is held at a time (lower peak memory)."""
         self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
         # A name, not the module: assigning a module would register it as a submodule.
         self._stepping = "generator" if module is self.generator else "discriminator"
         self._measure_grad_norm = self.logging_now()
         optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
+        for term in terms:
+            self.manual_backward(term)
         optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
@@ -163,19 +168,19 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         with torch.set_grad_enabled(g_steps_too):
             fake = self.training_fakes(len(real), labels)
 
+        logs: dict[str, Any] = {}
         self.toggle_optimizer(opt_d)
-        d_loss, logs = self.d_loss(real, labels, fake.detach())
-        self._step(opt_d, d_loss, self.discriminator, "train/d_loss (discriminator)")
+        terms = self.d_loss_terms(real, labels, fake.detach(), logs)
+        self._step(opt_d, terms, self.discriminator, "train/d_loss (discriminator)")
         self.untoggle_optimizer(opt_d)
         self.d_steps += 1
 
         if self.generator_steps_now():
             self.toggle_optimizer(opt_g)
-            g_loss, g_logs = self.g_loss(fake, labels)
-            self._step(opt_g, g_loss, self.generator, "train/g_loss (generator)")
+            terms = self.g_loss_terms(fake, labels, logs)
+            self._step(opt_g, terms, self.generator, "train/g_loss (generator)")
             self.untoggle_optimizer(opt_g)
             self.update_ema()
-            logs.update(g_logs)
         if log_now:  # metrics reach the loggers every log_every_n_steps batches only
             # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
             logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
@@ -221,17 +226,23 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         the caller's grad mode)."""
         raise self._unsupported("train (training_fakes)")
 
-    def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """The discriminator's loss on real and (detached) fake images, and what to log."""
-        raise self._unsupported("train (d_loss)")
+    def d_loss_terms(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None,
+        fake: torch.Tensor,
+        logs: dict[str, Any],
+    ) -> Iterator[torch.Tensor]:
+        """The discriminator's loss on real and (detached) fake images, yielded term by term
+        (real, fake, then any penalty), each computed only after the previous one was
+        backpropagated; what to log goes into `logs`."""
+        raise self._unsupported("train (d_loss_terms)")
 
-    def g_loss(
-        self, fake: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """The generator's loss on fakes generated with gradients, and what to log."""
-        raise self._unsupported("train (g_loss)")
+    def g_loss_terms(
+        self, fake: torch.Tensor, labels: torch.Tensor | None, logs: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
+        """The generator's loss on fakes generated with gradients, term by term likewise."""
+        raise self._unsupported("train (g_loss_terms)")
 
     # ----- validation: sample quality (models/quality.py) ------------------------------
     def monitor_metric(self) -> str | None:

@@ -13,6 +13,7 @@ average of w for the truncation trick (StyleGAN sec. 3.3; w' = w_avg + psi (w - 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -117,30 +118,36 @@ class StyleGAN(GANModel):
     def training_fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
         return self.generator.synthesis(self.mixed_ws(n))
 
-    def d_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None, fake: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
-        loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
-        logs: dict[str, Any] = {
-            "train/d_loss": loss.detach(),
-            "train/d_real": real_logits.detach().mean(),
-            "train/d_fake": fake_logits.detach().mean(),
-        }
+    def d_loss_terms(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None,
+        fake: torch.Tensor,
+        logs: dict[str, Any],
+    ) -> Iterator[torch.Tensor]:
+        real_logits = self.discriminate(real)
+        real_loss = F.softplus(-real_logits).mean()
+        logs["train/d_real"] = real_logits.detach().mean()
+        yield real_loss
+        fake_logits = self.discriminate(fake)
+        fake_loss = F.softplus(fake_logits).mean()
+        logs["train/d_fake"] = fake_logits.detach().mean()
+        logs["train/d_loss"] = real_loss.detach() + fake_loss.detach()
+        yield fake_loss
         if self.r1_gamma > 0 and int(self.d_steps) % self.r1_interval == 0:
             with torch.autocast(device_type=self.device.type, enabled=False):  # float32 penalty
                 real_req = real.detach().float().requires_grad_(True)
                 r1 = r1_penalty(self.discriminate(real_req), real_req)
-            loss = loss + self.r1_gamma / 2 * r1 * self.r1_interval
             logs["train/r1"] = r1.detach()
-        return loss, logs
+            yield self.r1_gamma / 2 * r1 * self.r1_interval
 
-    def g_loss(
-        self, fake: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def g_loss_terms(
+        self, fake: torch.Tensor, labels: torch.Tensor | None, logs: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
         n = len(fake)
         loss = F.softplus(-self.discriminate(fake)).mean()
-        logs: dict[str, Any] = {"train/g_loss": loss.detach()}
+        logs["train/g_loss"] = loss.detach()
+        yield loss
         if self.pl_weight > 0 and int(self.g_steps) % self.pl_interval == 0:
             with torch.autocast(device_type=self.device.type, enabled=False):
                 ws = self.generator.broadcast(self.generator.mapping(self.latents(max(1, n // 2))))
@@ -149,9 +156,8 @@ class StyleGAN(GANModel):
                 pl, lengths, self.mean_path_length = path_length_penalty(
                     images, ws, self.mean_path_length
                 )
-            loss = loss + self.pl_weight * self.pl_interval * pl
             logs.update({"train/pl": pl.detach(), "train/path_length": lengths.mean().detach()})
-        return loss, logs
+            yield self.pl_weight * self.pl_interval * pl
 
     # ----- the contract ----------------------------------------------------------------
     def _ws_for_seeds(self, seeds: list[int], truncation: float) -> torch.Tensor:

@@ -49,7 +49,7 @@ class DCGANGenerator(nn.Module):
         self.project = nn.Sequential(
             nn.ConvTranspose2d(latent_dim + num_classes, chans[0], 4, 1, 0, bias=False),
             nn.BatchNorm2d(chans[0]),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
         self.body = nn.Sequential(
             *[
@@ -93,7 +93,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(wrap(nn.Conv2d(a, b, 4, 2, 1, bias=not normed)))
             if normed:
                 layers.append(nn.BatchNorm2d(b))
-            layers.append(nn.LeakyReLU(0.2))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))  # after a conv or norm: see blocks.py
         self.features = nn.Sequential(*layers)
         self.to_logit = wrap(nn.Conv2d(chans[-1], 1, 4, 1, 0))  # 4x4 -> 1x1
         self.num_classes = num_classes
