@@ -272,24 +272,27 @@ def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def table(results: list[dict], args: argparse.Namespace) -> str:
+def header(args: argparse.Namespace) -> str:
     where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
-    lines = [
+    columns = (
+        f"{'row':<19}{'size':>5}{'batch':>6}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
+        f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}"
+    )
+    return (
         f"device: {args.device} ({where}), precision {args.precision}"
         f"{', channels_last' if args.channels_last else ''}; median of {args.steps} timed "
-        f"batches after {args.warmup} warm-up, fastest of {args.repeats} runs",
-        f"{'row':<19}{'size':>5}{'batch':>6}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
-        f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}",
-    ]
-    lines.insert(2, "-" * len(lines[1]))
-    for r in results:
-        ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
-        data = f"{100 * r['data_share']:.1f}" if r["data_share"] is not None else ""
-        lines.append(
-            f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
-            f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
-        )
-    return "\n".join(lines)
+        f"batches after {args.warmup} warm-up, fastest of {args.repeats} runs\n"
+        f"{columns}\n{'-' * len(columns)}"
+    )
+
+
+def line(r: dict) -> str:
+    ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+    data = f"{100 * r['data_share']:.1f}" if r["data_share"] is not None else ""
+    return (
+        f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
+        f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
+    )
 
 
 def main() -> None:
@@ -328,6 +331,7 @@ def main() -> None:
     chosen = args.rows or (labels if args.families else DEFAULT_ROWS)
     modes = args.modes or ["lightning", "plain"]
     results = []
+    print(header(args), flush=True)
     for label in chosen:
         if args.families and by_label[label].family not in args.families:
             continue
@@ -345,7 +349,8 @@ def main() -> None:
                 pair["lightning"]["images_per_s"] / pair["plain"]["images_per_s"]
             )
         results += list(pair.values())
-    print(table(results, args))
+        for result in pair.values():  # row by row: a long bench shows what it has so far
+            print(line(result), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

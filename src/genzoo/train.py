@@ -34,6 +34,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     from genzoo.utils.config_checks import check_config_values
     from genzoo.utils.console import quiet_console
+    from genzoo.utils.device import bf16_on_cpu_warning
     from genzoo.utils.resume import (
         check_same_model,
         load_resume_metadata,
@@ -47,6 +48,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     check_config_types(cfg)
     check_config_values(cfg)
     _recipe_tip()
+    slow_bf16 = bf16_on_cpu_warning(
+        str(cfg.trainer.get("precision")), str(cfg.trainer.get("accelerator"))
+    )
+    if slow_bf16:
+        log.warning(slow_bf16)
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True)
     run_dir = Path(cfg.paths.run_dir)

@@ -119,8 +119,12 @@ class GenerativeModel(L.LightningModule):
     def apply_memory_format(self) -> None:
         """model.channels_last: 4-D weights and image batches in NHWC, which the CPU's and
         the GPU's convolution kernels run faster for some networks (README, Benchmarks)."""
-        if self.channels_last:
-            self.to(memory_format=torch.channels_last)
+        if not self.channels_last:
+            return
+        # 4-D tensors only: Module.to(memory_format=...) refuses the 5-D weights StyleGAN keeps.
+        for tensor in [*self.parameters(), *self.buffers()]:
+            if tensor.dim() == 4:
+                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
 
     def on_fit_start(self) -> None:
         self.apply_memory_format()

@@ -107,7 +107,8 @@ class StyleGAN(GANModel):
         g = self.generator
         ws = g.broadcast(g.mapping(self.latents(n)))
         if self.training:  # track the average w for truncation
-            g.mapping.w_avg.lerp_(ws[:, 0].detach().mean(0), 1 - self.w_avg_beta)
+            # float: under bf16 autocast the mapping network computes w in bfloat16
+            g.mapping.w_avg.lerp_(ws[:, 0].detach().float().mean(0), 1 - self.w_avg_beta)
         if self.style_mixing_prob > 0 and random.random() < self.style_mixing_prob:
             cutoff = random.randint(1, g.num_ws - 1)
             ws = torch.cat(
