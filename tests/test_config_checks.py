@@ -25,6 +25,7 @@ from genzoo.utils.validate import ConfigError, check_config_types
         (["model=dcgan", "model.optimizer_d.lr=-1e-4"], "model.optimizer_d.lr=-0.0001"),
         (["data=image_folder"], "no value for data.path: set data.path=..."),
         (["data.channels=2"], "data.channels=2 must be 1 (grey) or 3 (colour)"),
+        (["data.num_workers=-1"], "data.num_workers=-1 must be 0 or more, or auto"),
     ],
 )
 def test_values_that_cannot_work_name_their_key(make_cfg, overrides, message) -> None:
@@ -34,7 +35,12 @@ def test_values_that_cannot_work_name_their_key(make_cfg, overrides, message) ->
 
 
 def test_good_configs_pass(make_cfg) -> None:
-    for overrides in ([], ["experiment=dcgan_digits"], ["experiment=stylegan_digits"]):
+    for overrides in (
+        [],
+        ["experiment=dcgan_digits"],
+        ["experiment=stylegan_digits"],
+        ["data.num_workers=auto"],
+    ):
         check_config_values(make_cfg(*overrides))
 
 

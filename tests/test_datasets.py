@@ -135,3 +135,14 @@ def test_download_verifies_checksum_and_keeps_nothing_partial(tmp_path: Path) ->
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["file.bin"]
     with pytest.raises(DatasetError, match="could not download"):
         download([(tmp_path / "missing").as_uri()], tmp_path / "cache" / "x.bin", good)
+
+
+def test_num_workers_auto_is_half_the_usable_cpus(monkeypatch) -> None:
+    import os
+
+    from genzoo.data.base import resolve_num_workers
+
+    for cores, workers in ((1, 0), (2, 1), (6, 3), (16, 8), (64, 8)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        assert resolve_num_workers("auto") == workers
+    assert resolve_num_workers(3) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,6 @@ from genzoo.data.transforms import resize, to_channels
 
 def default_data_root() -> Path:
     """The shared dataset cache: $GENZOO_DATA, else $XDG_CACHE_HOME/genzoo/datasets."""
-    import os
-
     if os.environ.get("GENZOO_DATA"):
         return Path(os.environ["GENZOO_DATA"]).expanduser()
     cache = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
@@ -71,6 +70,15 @@ class TensorImageDataset(Dataset):
         return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
 
 
+def resolve_num_workers(value: int | str) -> int:
+    """data.num_workers: a count, or `auto`: half the CPUs this process may use (at most 8),
+    so decoding overlaps the step while the other half runs its math; 1 on a 2-core machine."""
+    if value != "auto":
+        return int(value)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(8, (cores or 1) // 2)
+
+
 class ImageDataModule(L.LightningDataModule):
     """Shared loader logic: subclasses build `self.train_set` / `self.val_set` in `setup`.
 
@@ -84,7 +92,7 @@ class ImageDataModule(L.LightningDataModule):
         image_size: int = 32,
         channels: int = 1,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         root: str | None = None,
         num_classes: int = 0,
         pin_memory: bool = False,
@@ -97,7 +105,8 @@ class ImageDataModule(L.LightningDataModule):
             )
         self.binarize = binarize
         self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
-        self.num_workers, self.num_classes, self.pin_memory = num_workers, num_classes, pin_memory
+        self.num_workers = resolve_num_workers(num_workers)
+        self.num_classes, self.pin_memory = num_classes, pin_memory
         self.root = Path(root).expanduser() if root else default_data_root()
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None

@@ -143,7 +143,7 @@ class CIFAR10DataModule(ImageDataModule):
         image_size: int = 32,
         channels: int = 3,
         batch_size: int = 128,
-        num_workers: int = 2,
+        num_workers: int | str = "auto",
         download: bool = True,
         hflip: bool = True,
         **kwargs,

@@ -53,7 +53,9 @@ NAMED_RULES: dict[str, Rule] = {
         "iw_samples",
     )
 }
-NAMED_RULES["num_workers"] = _at_least(0, "0 or more")
+NAMED_RULES["num_workers"] = lambda v: (
+    None if v == "auto" else _at_least(0, "0 or more, or auto")(v)
+)
 NAMED_RULES["lr"] = lambda v: (
     None if isinstance(v, (int, float)) and v > 0 else "must be a positive learning rate"
 )
