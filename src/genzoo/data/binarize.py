@@ -18,6 +18,9 @@ from genzoo.data.sampling import SampleKey, fetch_items, key_parts
 
 MODES = ("none", "dynamic", "static")
 _STATIC_SEED = 1_000_003  # static draws: seeded by image index, the same in every run
+# dynamic draws: seeded by the sampler's per-sample seed, salted apart from the augmentation
+# that the wrapped dataset draws from the same seed
+_DYNAMIC_SALT = 0x2545_F491_4F6C_DD1D
 
 
 class Binarized(Dataset):
@@ -36,15 +39,15 @@ class Binarized(Dataset):
 
     def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, Any]]:
         items = [dict(item) for item in fetch_items(self.dataset, keys)]
+        grey = torch.stack([item["image"] for item in items])
+        draws = torch.empty_like(grey)
         gen = torch.Generator()
-        for key, item in zip(keys, items, strict=True):
+        for j, key in enumerate(keys):  # each image's own draw: the same in any batch
             index, sample_seed = key_parts(key)
-            if self.dynamic:  # a fresh draw per (run seed, epoch, index), replayed on resume
-                seed = int(torch.randint(2**62, (), generator=gen.manual_seed(sample_seed)))
-            else:
-                seed = _STATIC_SEED + index
-            image = item["image"]
-            item["grey"] = image
-            draws = torch.rand(image.shape, generator=gen.manual_seed(seed))
-            item["image"] = (draws < image).to(image.dtype)
+            # dynamic: a fresh draw per (run seed, epoch, index), replayed on resume
+            seed = sample_seed ^ _DYNAMIC_SALT if self.dynamic else _STATIC_SEED + index
+            torch.rand(grey.shape[1:], generator=gen.manual_seed(seed), out=draws[j])
+        binary = (draws < grey).to(grey.dtype)
+        for j, item in enumerate(items):
+            item["grey"], item["image"] = grey[j], binary[j]
         return items

@@ -20,8 +20,9 @@ def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     raise ValueError(f"cannot convert {have} channels to {channels}: use channels=1 or 3")
 
 
-def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize square images to size x size (bilinear, antialiased when shrinking)."""
+def resize(x: torch.Tensor, size: int, peak: float = 1.0) -> torch.Tensor:
+    """Resize square images with values in [0, peak] to size x size (bilinear, antialiased
+    when shrinking)."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     batched = x.dim() == 4
@@ -31,7 +32,7 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
         mode="bilinear",
         antialias=True,
         align_corners=False,
-    ).clamp(0, 1)
+    ).clamp(0, peak)
     return out if batched else out[0]
 
 
