@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule, TensorImageDataset, fixed_split
 from genzoo.data.sampling import SampleKey, split_key
-from genzoo.data.transforms import resize, to_channels
+from genzoo.data.transforms import resize, resize_uint8, to_channels
 
 
 class DigitsDataModule(ImageDataModule):
@@ -133,9 +133,7 @@ class RandomCropDataset(Dataset):
                 crop = crop.flip(-1)
             crops.append(crop)
             picked.append(k)
-        # Scaled to [0, 1] after resizing: the same values, on a quarter of the pixels.
-        images = resize(torch.stack(crops).float(), self.image_size, peak=255.0) / 255.0
-        images = to_channels(images, self.channels)
+        images = to_channels(resize_uint8(torch.stack(crops), self.image_size), self.channels)
         return [
             {"image": image, "label": torch.tensor(k)}
             for image, k in zip(images, picked, strict=True)
