@@ -109,7 +109,7 @@ def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     model.update_ema()
 
 
-def compose(row: Row, precision: str, channels_last: bool):
+def compose(row: Row, precision: str, channels_last: bool | None):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
@@ -118,7 +118,8 @@ def compose(row: Row, precision: str, channels_last: bool):
     from genzoo.utils.config import config_dir
 
     overrides = [*row.overrides, f"trainer.precision={precision}"]
-    overrides.append(f"model.channels_last={str(channels_last).lower()}")
+    if channels_last is not None:  # else the config's own choice
+        overrides.append(f"model.channels_last={str(channels_last).lower()}")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = hydra_compose("train", overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
@@ -218,7 +219,13 @@ def lightning_loop(cfg, model, datamodule, steps: int, warmup: int, device: str)
 
 
 def measure(
-    row: Row, mode: str, steps: int, warmup: int, device: str, precision: str, channels_last: bool
+    row: Row,
+    mode: str,
+    steps: int,
+    warmup: int,
+    device: str,
+    precision: str,
+    channels_last: bool | None,
 ) -> dict:
     from hydra.utils import instantiate
     from omegaconf import open_dict
@@ -242,7 +249,7 @@ def measure(
         "size": int(cfg.data.image_size),
         "batch": datamodule.batch_size,
         "precision": precision,
-        "channels_last": channels_last,
+        "channels_last": bool(cfg.model.get("channels_last", False)),
         "mode": mode,
         "s_per_batch": per_batch,
         "images_per_s": datamodule.batch_size / per_batch,
@@ -265,7 +272,7 @@ def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
         args.device,
         "--precision",
         args.precision,
-    ] + (["--channels-last"] if args.channels_last else [])
+    ] + {True: ["--channels-last"], False: ["--contiguous"], None: []}[args.channels_last]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"bench row {row} ({mode}) failed:\n{out.stderr[-3000:]}")
@@ -275,12 +282,11 @@ def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
 def header(args: argparse.Namespace) -> str:
     where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     columns = (
-        f"{'row':<19}{'size':>5}{'batch':>6}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
+        f"{'row':<19}{'size':>5}{'batch':>6}{'NHWC':>5}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
         f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}"
     )
     return (
-        f"device: {args.device} ({where}), precision {args.precision}"
-        f"{', channels_last' if args.channels_last else ''}; median of {args.steps} timed "
+        f"device: {args.device} ({where}), precision {args.precision}; median of {args.steps} timed "
         f"batches after {args.warmup} warm-up, fastest of {args.repeats} runs\n"
         f"{columns}\n{'-' * len(columns)}"
     )
@@ -290,7 +296,8 @@ def line(r: dict) -> str:
     ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
     data = f"{100 * r['data_share']:.1f}" if r["data_share"] is not None else ""
     return (
-        f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}  {r['mode']:<10}"
+        f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}{'yes' if r['channels_last'] else 'no':>5}"
+        f"  {r['mode']:<10}"
         f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
     )
 
@@ -308,7 +315,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs per mode; the fastest counts")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default="32-true", help="e.g. bf16-mixed, 16-mixed")
-    parser.add_argument("--channels-last", action="store_true", help="model.channels_last=true")
+    layout = parser.add_mutually_exclusive_group()  # neither: each config's own choice
+    layout.add_argument(
+        "--channels-last", dest="channels_last", action="store_const", const=True, default=None
+    )
+    layout.add_argument("--contiguous", dest="channels_last", action="store_const", const=False)
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,0 +1,42 @@
+"""scripts/bench.py: what can fail cheaply (one row, two timed batches per mode)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+
+
+def test_bench_runs_one_row_and_prints_a_well_formed_table(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--rows", "vae_digits32", "--steps", "2", "--warmup", "1"]
+        + ["--repeats", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("device: cpu") and "median of 2 timed batches" in lines[0]
+    assert lines[1].split() == [
+        "row", "size", "batch", "NHWC", "mode", "s/batch", "img/s", "peak", "MB", "data", "%",
+        "L/plain",
+    ]  # fmt: skip
+    lightning, plain = (line.split() for line in lines[3:5])
+    assert lightning[:5] == ["vae_digits32", "32", "64", "yes", "lightning"]
+    assert plain[:5] == ["vae_digits32", "32", "64", "yes", "plain"]
+    for row in (lightning, plain):
+        seconds, images_per_s, peak_mb = (float(v) for v in row[5:8])
+        assert seconds > 0 and peak_mb > 100
+        assert abs(images_per_s - 64 / seconds) < 0.01 * images_per_s + 0.1
+    assert 0 <= float(plain[8]) < 100  # the data share, plain loop only
+    ratio = float(lightning[8])
+    assert abs(ratio - float(lightning[6]) / float(plain[6])) < 0.01 + 0.01 * ratio
+
+    rows = json.loads(out.read_text())
+    assert [r["mode"] for r in rows] == ["lightning", "plain"]
+    assert rows[1]["data_share"] is not None and rows[0]["data_share"] is None
