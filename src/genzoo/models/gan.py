@@ -68,7 +68,8 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         self.optimizer_g_factory, self.optimizer_d_factory = optimizer_g, optimizer_d
         self.latent_dim, self.num_classes, self.n_critic = latent_dim, num_classes, max(1, n_critic)
         self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
-        self._grad_norms: dict[str, torch.Tensor] = {}  # of the batch being trained, when logged
+        # Gradient norms of the batch being trained; None on batches whose metrics are not logged.
+        self._grad_norms: dict[str, torch.Tensor] | None = {}
         self._init_quality(feature_network, eval_samples, image_size, channels)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -135,7 +136,6 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
         # A name, not the module: assigning a module would register it as a submodule.
         self._stepping = "generator" if module is self.generator else "discriminator"
-        self._measure_grad_norm = self.logging_now()
         optimizer.zero_grad(set_to_none=True)
         for term in terms:
             self.manual_backward(term)
@@ -144,7 +144,7 @@ class GANModel(SampleQualityMixin, GenerativeModel):
     def on_before_optimizer_step(self, optimizer: Any) -> None:
         # Lightning's 16-mixed plugin unscales the gradients just before this hook: norms and
         # clipping here see the true gradients, not the loss-scaled ones of manual_backward.
-        if getattr(self, "_measure_grad_norm", True):  # the norm before any clipping
+        if self._grad_norms is not None:  # the norm before any clipping
             self._grad_norms[self._stepping] = grad_norm(getattr(self, self._stepping))
         if self.clip_grad_norm:
             self.clip_gradients(
@@ -160,7 +160,7 @@ class GANModel(SampleQualityMixin, GenerativeModel):
         opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
         real = to_signed(batch["image"])
         labels = batch.get("label") if self.num_classes else None
-        log_now, self._grad_norms = self.logging_now(), {}
+        self._grad_norms = {} if self.logging_now() else None
         # The D step of this batch is the n_critic-th since the last G step: then one batch of
         # fakes serves both steps (detached for D), the way DCGAN's reference code trains, and
         # the generator runs forward once per batch instead of twice.
@@ -181,7 +181,7 @@ class GANModel(SampleQualityMixin, GenerativeModel):
             self._step(opt_g, terms, self.generator, "train/g_loss (generator)")
             self.untoggle_optimizer(opt_g)
             self.update_ema()
-        if log_now:  # metrics reach the loggers every log_every_n_steps batches only
+        if self._grad_norms is not None:  # metrics reach the loggers every log_every_n_steps
             # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
             logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
             self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=len(real))
