@@ -47,7 +47,7 @@ def resize_uint8(x: torch.Tensor, size: int) -> torch.Tensor:
             antialias=True,
             align_corners=False,
         )
-    return x.float().contiguous() / 255.0
+    return x.float() / 255.0  # still NHWC: the loader's collate stacks a fresh batch anyway
 
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
