@@ -52,6 +52,11 @@ REFERENCE_DCGAN = (
     "model.d_channels=64",
 )
 
+# The paper's SR setting (96x96 HR crops, batch 16, 16 blocks of 64 channels, x4). SRGAN's VGG
+# here has fixed random weights: the same arithmetic as ImageNet's, which this machine lacks.
+PAPER_SR = ("data=sr_photos", "data.hr_size=96", "data.batch_size=16")
+SRGAN_96 = ("model=srgan", *PAPER_SR, "model.init_from=null", "model.content_loss=vgg19_random")
+
 ROWS = [
     Row("vae_digits32", "vae", ("experiment=vae_digits", "data.image_size=32"), "vae_step"),
     Row(
@@ -75,8 +80,14 @@ ROWS = [
         "gan_step",
     ),
     Row("dcgan_ref64", "dcgan", REFERENCE_DCGAN, "gan_step"),
+    Row("srresnet_photos", "srresnet", ("experiment=srresnet_photos",), "srresnet_step"),
+    Row("srresnet_96", "srresnet", ("model=srresnet", *PAPER_SR), "srresnet_step"),
+    Row("srgan_96", "srgan", SRGAN_96, "srgan_step"),
+    # eriklindernoren/PyTorch-GAN's srgan.py compares VGG19 features up to phi_3,4 (its [:18]).
+    Row("srgan_ref96", "srgan", (*SRGAN_96, "model.vgg_layer=relu3_4"), "srgan_step"),
 ]
-DEFAULT_ROWS = [row.label for row in ROWS if row.label != "dcgan_ref64"]
+REFERENCE_ROWS = ("dcgan_ref64", "srgan_ref96")
+DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
 
 
 def vae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
@@ -103,6 +114,31 @@ def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     model.discriminator.requires_grad_(False)
     opt_g.zero_grad(set_to_none=True)
     for term in model.g_loss_terms(fake, labels, {}):
+        term.backward()
+    opt_g.step()
+    model.discriminator.requires_grad_(True)
+    model.update_ema()
+
+
+def srresnet_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    loss = torch.nn.functional.mse_loss(model.generator(batch["lr"]), batch["hr"])
+    optimizers[0].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers[0].step()
+
+
+def srgan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    """SRGAN's D step and G step (content + adversarial) on one batch, one generator pass."""
+    opt_g, opt_d = optimizers
+    lr, hr = batch["lr"], batch["hr"]
+    sr = model.generator(lr)
+    opt_d.zero_grad(set_to_none=True)
+    for term in model.d_loss_terms(hr * 2 - 1, sr.detach() * 2 - 1, {}):
+        term.backward()
+    opt_d.step()
+    model.discriminator.requires_grad_(False)
+    opt_g.zero_grad(set_to_none=True)
+    for term in model.g_loss_terms(sr, hr, {}):
         term.backward()
     opt_g.step()
     model.discriminator.requires_grad_(True)
@@ -246,7 +282,7 @@ def measure(
     return {
         "row": row.label,
         "family": row.family,
-        "size": int(cfg.data.image_size),
+        "size": int(cfg.data.get("image_size") or cfg.data.hr_size),
         "batch": datamodule.batch_size,
         "precision": precision,
         "channels_last": bool(cfg.model.get("channels_last", False)),

@@ -39,12 +39,19 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
     if hasattr(model, "iw_samples") and cfg.iw_samples:
         setattr(model, "iw_samples", int(cfg.iw_samples))  # noqa: B010 - not every family has it
-    data_cfg = OmegaConf.merge(OmegaConf.create(meta["config"]["data"]), cfg.data or {})
-    assert isinstance(data_cfg, DictConfig)
-    data_cfg.batch_size = int(cfg.batch_size)
+    data_cfg, other_set = _data_config(cfg, meta, model)
     datamodule = instantiate(data_cfg, _convert_="all")
     datamodule.prepare_data()
-    metrics = model.evaluate(datamodule.eval_dataloader(str(cfg.split)))
+    loader = datamodule.eval_dataloader(str(cfg.split))
+    per_image = None
+    if model.supports("upscale"):  # SR: one row per image, the means over them
+        rows = model.evaluate_per_image(loader)
+        names = list(getattr(datamodule, "val_names", [])) or [str(i) for i in range(len(rows))]
+        per_image = [{"image": name, **row} for name, row in zip(names, rows, strict=True)]
+        metrics = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        metrics |= {"psnr_gain": metrics["psnr"] - metrics["bicubic_psnr"], "images": len(rows)}
+    else:
+        metrics = model.evaluate(loader)
     ckpt_path = Path(meta["checkpoint_path"]).resolve()
     run_dir = (
         ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
@@ -60,14 +67,56 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "metrics": metrics,
         "notes": model.metric_notes(),
     }
-    out = Path(cfg.out) if cfg.out else run_dir / f"eval_{cfg.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(out)
+    if per_image is not None:
+        result["per_image"] = per_image
+    tag = datamodule.name if other_set else str(cfg.split)
+    out = Path(cfg.out) if cfg.out else run_dir / f"eval_{tag}.json"
+    _write_atomically(out, json.dumps(result, indent=2))
     log.info("metrics written to %s", out)
+    if per_image is not None:
+        table = out.with_suffix(".md")
+        _write_atomically(table, sr_table(per_image, metrics, f"{tag}, x{model.hparams['scale']}"))
+        log.info("per-image table written to %s", table)
     print(json.dumps(result, indent=2))
     return result
+
+
+def _data_config(cfg: DictConfig, meta: dict[str, Any], model: Any) -> tuple[DictConfig, bool]:
+    """The data config to evaluate on, and whether it is another set than the run's: the run's
+    own with `data.*` overrides, or a different dataset chosen with data=NAME (its own config,
+    at the run's scale for SR)."""
+    run_data = OmegaConf.create(meta["config"]["data"])
+    chosen = cfg.data or {}
+    other_set = bool(chosen.get("_target_")) and chosen.get("_target_") != run_data.get("_target_")
+    data_cfg = OmegaConf.merge(chosen if other_set else run_data, {} if other_set else chosen)
+    assert isinstance(data_cfg, DictConfig)
+    data_cfg.batch_size = int(cfg.batch_size)
+    if "scale" in data_cfg and "scale" in model.hparams:
+        data_cfg.scale = int(model.hparams["scale"])  # LR made at the factor the model learned
+    return data_cfg, other_set
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def sr_table(rows: list[dict[str, Any]], means: dict[str, float], title: str) -> str:
+    """A markdown table: bicubic and model PSNR / SSIM per image, then the mean."""
+    lines = [
+        f"# Super-resolution, {title}: Y-channel PSNR (dB) / SSIM, border cropped",
+        "",
+        "| image | bicubic PSNR | model PSNR | bicubic SSIM | model SSIM |",
+        "|---|---|---|---|---|",
+    ]
+    for row in [*rows, {"image": "**mean**", **means}]:
+        lines.append(
+            f"| {row['image']} | {row['bicubic_psnr']:.2f} | {row['psnr']:.2f} | "
+            f"{row['bicubic_ssim']:.4f} | {row['ssim']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="eval")

@@ -40,6 +40,11 @@ class SampleRequestError(GenzooError, ValueError):
 def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
     """Every option against what the model can do, before anything is written."""
     name = type(model).__name__
+    if not {"sample", "reconstruct"} & model.capabilities:
+        hint = " use genzoo-upscale for a super-resolution run" if model.supports("upscale") else ""
+        raise SampleRequestError(
+            f"{name} neither samples nor reconstructs, so nothing was written;{hint}"
+        )
     problems = []
     for option in _given_options(cfg):
         if option not in model.sample_options:

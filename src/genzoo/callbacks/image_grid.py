@@ -6,10 +6,19 @@ from pathlib import Path
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
 
 from genzoo.models.base import GenerativeModel
+from genzoo.networks.srresnet import bicubic_upscale
+
+
+def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The central (at most) size x size region of (B, C, H, W) images."""
+    h, w = x.shape[-2:]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return x[..., top : top + size, left : left + size]
 
 
 class ImageGridLogger(L.Callback):
@@ -64,6 +73,10 @@ class ImageGridLogger(L.Callback):
                 out["reconstructions"] = make_grid(pairs.flatten(0, 2).cpu(), nrow=8)
             else:  # originals above, reconstructions below
                 out["reconstructions"] = make_grid(torch.cat([x, recon]).cpu(), nrow=len(x))
+        if model.supports("upscale"):
+            panels = self._upscale_panels(trainer, model)
+            if panels is not None:
+                out["upscaled"] = panels
         if model.supports("interpolate"):
             rows = [
                 model.interpolate(
@@ -73,6 +86,24 @@ class ImageGridLogger(L.Callback):
             ]
             out["interpolations"] = make_grid(torch.cat(rows).cpu(), nrow=self.interpolation_steps)
         return out
+
+    def _upscale_panels(self, trainer: L.Trainer, model: GenerativeModel) -> torch.Tensor | None:
+        """Rows of LR (nearest-upscaled) | bicubic | SR | HR for the centres of the first four
+        validation images (crops of up to 48 LR pixels, so the panels stay readable)."""
+        datamodule = getattr(trainer, "datamodule", None)
+        if datamodule is None:
+            return None
+        rows = []
+        for batch, _ in zip(datamodule.val_dataloader(), range(4), strict=False):
+            lr = center_crop(batch["lr"], 48).to(model.device)
+            scale = batch["hr"].shape[-1] // batch["lr"].shape[-1]
+            big = (lr.shape[-2] * scale, lr.shape[-1] * scale)
+            hr = center_crop(batch["hr"], max(big)).to(model.device)[..., : big[0], : big[1]]
+            nearest = F.interpolate(lr, size=big, mode="nearest")
+            rows += [nearest, bicubic_upscale(lr, scale), model.upscale(lr), hr]
+        if not rows:
+            return None
+        return make_grid(torch.cat([r.cpu() for r in rows]), nrow=4, padding=4, pad_value=1.0)
 
     def log_grids(self, trainer: L.Trainer, model: L.LightningModule) -> None:
         if not trainer.is_global_zero or not isinstance(model, GenerativeModel):

@@ -107,9 +107,19 @@ class GenerativeModel(L.LightningModule):
         """(rows * cols) images: each row seed's styles with layers [start, end) from each column seed."""
         raise self._unsupported("style_mix")
 
+    def upscale(self, x: torch.Tensor) -> torch.Tensor:
+        """Low-resolution images (B, C, h, w) -> (B, C, h * scale, w * scale), in [0, 1]."""
+        raise self._unsupported("upscale")
+
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         """The family's metrics on a held-out loader, as plain floats."""
         raise self._unsupported("evaluate")
+
+    def evaluate_per_image(
+        self, dataloader: Iterable[dict[str, torch.Tensor]]
+    ) -> list[dict[str, float]]:
+        """Per-image metrics, where a family reports them (super-resolution: one row per image)."""
+        raise self._unsupported("evaluate per image")
 
     def metric_notes(self) -> dict[str, str]:
         """How `evaluate` computed its numbers (e.g. which feature network), for reports."""

@@ -1,0 +1,190 @@
+"""Two players trained against each other with manual optimization (docs/architecture.md,
+rule 4): the machinery every adversarial family shares (DCGAN, StyleGAN, SRGAN, ...).
+
+Each training batch is one discriminator step and, every `n_critic` batches, one generator
+step. Lightning counts both in `global_step`; genzoo-train translates the user's
+`trainer.max_steps` (batches) with `optimizer_steps_for`. A generator EMA lives in the module
+(and so in the checkpoint); `d_steps` / `g_steps` buffers keep the phases across resumes.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from genzoo.models.base import GenerativeModel, OptimizerFactory
+
+LossTerms = Callable[[], Iterator[torch.Tensor]]
+
+
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.zeros(())
+
+
+class AdversarialModel(GenerativeModel):
+    """Subclasses build `self.generator` and `self.discriminator`, then call `_setup_ema()`;
+    their `training_step` makes the batch's fakes and calls `adversarial_step`."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    generator_ema: nn.Module
+    g_steps: torch.Tensor
+    d_steps: torch.Tensor
+
+    def __init__(
+        self,
+        optimizer_g: OptimizerFactory | None,
+        optimizer_d: OptimizerFactory | None,
+        n_critic: int,
+        ema_decay: float,
+        clip_grad_norm: float | None,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__(optimizer=None, channels_last=channels_last)
+        self.automatic_optimization = False
+        self.optimizer_g_factory, self.optimizer_d_factory = optimizer_g, optimizer_d
+        self.n_critic = max(1, n_critic)
+        self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
+        # Gradient norms of the batch being trained; None on batches whose metrics are not logged.
+        self._grad_norms: dict[str, torch.Tensor] | None = {}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        # Checkpoints written before D steps were counted: one D step per batch so far.
+        state = checkpoint.get("state_dict", {})
+        if "d_steps" not in state and "g_steps" in state:
+            batches = int(checkpoint.get("global_step", 0)) * self.n_critic // (self.n_critic + 1)
+            state["d_steps"] = torch.tensor(batches)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
+        ema_modules = len(list(self.generator_ema.modules()))
+        warnings.filterwarnings(
+            "ignore",
+            message=rf"Found {ema_modules} module\(s\) in eval mode at the start of training",
+        )
+
+    def _setup_ema(self) -> None:
+        self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))  # resumes the EMA ramp
+        self.register_buffer(
+            "d_steps", torch.zeros((), dtype=torch.long)
+        )  # n_critic phase, lazy R1
+
+    # ----- steps ---------------------------------------------------------------------
+    @classmethod
+    def optimizer_steps_per(cls, batches: int, n_critic: int) -> int:
+        return batches + batches // max(1, n_critic)
+
+    def optimizer_steps_for(self, batches: int) -> int:
+        """Lightning's global_step after `batches` training batches (D and G steps both count)."""
+        return self.optimizer_steps_per(batches, self.n_critic)
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_g_factory is None or self.optimizer_d_factory is None:
+            raise RuntimeError(
+                f"{type(self).__name__} needs model.optimizer_g and model.optimizer_d in its config"
+            )
+        return [
+            self.optimizer_g_factory(self.generator_parameters()),
+            self.optimizer_d_factory(self.discriminator.parameters()),
+        ]
+
+    def generator_parameters(self) -> Iterable[nn.Parameter]:
+        return self.generator.parameters()
+
+    def _step(
+        self, optimizer: Any, terms: Iterable[torch.Tensor], module: nn.Module, name: str
+    ) -> None:
+        """One optimizer step on a loss given as terms: each is backpropagated before the next
+        is computed, so only one term's graph is held at a time (lower peak memory)."""
+        self.backward_loss_name = name  # read by NaNGuard to name a non-finite loss
+        # A name, not the module: assigning a module would register it as a submodule.
+        self._stepping = "generator" if module is self.generator else "discriminator"
+        optimizer.zero_grad(set_to_none=True)
+        for term in terms:
+            self.manual_backward(term)
+        optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        # Lightning's 16-mixed plugin unscales the gradients just before this hook: norms and
+        # clipping here see the true gradients, not the loss-scaled ones of manual_backward.
+        if self._grad_norms is not None:  # the norm before any clipping
+            self._grad_norms[self._stepping] = grad_norm(getattr(self, self._stepping))
+        if self.clip_grad_norm:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=self.clip_grad_norm, gradient_clip_algorithm="norm"
+            )
+
+    def generator_steps_now(self) -> bool:
+        """One G step after every n_critic D steps, counted over the whole run (`d_steps` is
+        saved in the checkpoint), not within an epoch."""
+        return int(self.d_steps) % self.n_critic == 0
+
+    def generator_steps_on_this_batch(self) -> bool:
+        """Whether this batch's D step is the n_critic-th since the last G step, so that G
+        steps too: then one batch of fakes, made with gradients, serves both steps (detached
+        for D) and the generator runs forward once per batch instead of twice."""
+        return (int(self.d_steps) + 1) % self.n_critic == 0
+
+    def adversarial_step(
+        self, d_terms: LossTerms, g_terms: LossTerms, logs: dict[str, Any], batch_size: int
+    ) -> None:
+        """One D step on `d_terms()`, then a G step on `g_terms()` when its turn has come; the
+        EMA, logs (on logged batches) and schedulers follow. Set `self._grad_norms` first."""
+        opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
+        self.toggle_optimizer(opt_d)
+        self._step(opt_d, d_terms(), self.discriminator, "train/d_loss (discriminator)")
+        self.untoggle_optimizer(opt_d)
+        self.d_steps += 1
+
+        if self.generator_steps_now():
+            self.toggle_optimizer(opt_g)
+            self._step(opt_g, g_terms(), self.generator, "train/g_loss (generator)")
+            self.untoggle_optimizer(opt_g)
+            self.update_ema()
+        if self._grad_norms is not None:  # metrics reach the loggers every log_every_n_steps
+            # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
+            logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
+            self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=batch_size)
+        self.step_schedulers()
+
+    def step_schedulers(self) -> None:
+        schedulers = self.lr_schedulers()
+        for scheduler in (
+            schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []
+        ):
+            scheduler.step()  # type: ignore[call-arg]
+
+    def refresh_ema_statistics(self) -> None:
+        """Make the EMA generator's normalisation statistics its own (DCGAN's batch norm);
+        called before it is evaluated and saved. Families without such statistics do nothing."""
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        # The state dict was collected before this hook: store the refreshed buffers in it.
+        self.refresh_ema_statistics()
+        for key, buffer in self.generator_ema.named_buffers():
+            checkpoint["state_dict"][f"generator_ema.{key}"] = buffer.detach().clone()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        # Ramp the decay up from 0.1 so the average does not keep the random init for ~1/(1-decay) steps.
+        self.g_steps += 1
+        steps = float(self.g_steps)
+        decay = min(self.ema_decay, (1 + steps) / (10 + steps))
+        for ema, live in zip(
+            self.generator_ema.parameters(), self.generator.parameters(), strict=True
+        ):
+            ema.lerp_(live.detach(), 1.0 - decay)
+        for ema_buf, live_buf in zip(
+            self.generator_ema.buffers(), self.generator.buffers(), strict=True
+        ):
+            ema_buf.copy_(live_buf)

@@ -1,0 +1,104 @@
+"""What every super-resolution family shares: the `upscale` contract, validation and evaluation
+under the standard protocol (metrics/super_resolution.py), bicubic beside the model.
+
+A family sets `scale` and provides `sr_network()`: the network that upscales (SRGAN's generator
+EMA, SRResNet's generator). Batches are {'lr', 'hr'} in [0, 1] (data/super_resolution.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torchmetrics import MeanMetric
+
+from genzoo.metrics.super_resolution import sr_metrics
+from genzoo.networks.srresnet import SCALES, bicubic_upscale
+
+# Logged per validation: the model's numbers, bicubic's, and the model's gain over bicubic.
+_KEYS = ("psnr", "ssim", "hf_ratio", "bicubic_psnr", "bicubic_ssim", "bicubic_hf_ratio")
+
+
+class SuperResolutionMixin:
+    """For a `GenerativeModel`: call `_init_sr(scale)` in `__init__`."""
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"upscale", "evaluate"})
+    monitor: ClassVar[str | None] = "val/psnr"
+    monitor_mode: ClassVar[str] = "max"
+
+    scale: int
+    device: torch.device
+    log_dict: Any
+
+    def _init_sr(self, scale: int) -> None:
+        self.scale = scale
+        self._val_means: dict[str, MeanMetric] | None = None
+
+    @classmethod
+    def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
+        scale = hparams.get("scale")
+        if scale not in SCALES:
+            return {"scale": f"must be one of {', '.join(map(str, SCALES))}"}
+        return {}
+
+    def sr_network(self) -> nn.Module:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def upscale(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) in [0, 1] -> (B, C, h * scale, w * scale) in [0, 1]."""
+        return self.sr_network()(x).clamp(0, 1)
+
+    def sr_and_bicubic_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per-image protocol metrics (B,) of the model and of bicubic upsampling."""
+        lr, hr = batch["lr"], batch["hr"]
+        sr = self.upscale(lr)
+        return {
+            **sr_metrics(sr, hr, border=self.scale),
+            **sr_metrics(bicubic_upscale(lr, self.scale), hr, border=self.scale, prefix="bicubic_"),
+        }
+
+    # ----- validation: means over all images of all processes (torchmetrics syncs them) ----
+    def on_validation_epoch_start(self) -> None:
+        self._val_means = {k: MeanMetric().to(self.device) for k in _KEYS}
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        assert self._val_means is not None
+        for key, values in self.sr_and_bicubic_metrics(batch).items():
+            self._val_means[key].update(values)
+
+    def on_validation_epoch_end(self) -> None:
+        assert self._val_means is not None
+        means = {k: metric.compute() for k, metric in self._val_means.items()}
+        means["psnr_gain"] = means["psnr"] - means["bicubic_psnr"]
+        self.log_dict({f"val/{k}": v for k, v in means.items()}, prog_bar=False, sync_dist=True)
+        self._val_means = None
+
+    # ----- genzoo-eval ------------------------------------------------------------------
+    def evaluate_per_image(
+        self, dataloader: Iterable[dict[str, torch.Tensor]]
+    ) -> list[dict[str, float]]:
+        """One row per image: the model's and bicubic's PSNR / SSIM / high-frequency ratio."""
+        rows = []
+        for batch in dataloader:
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            metrics = self.sr_and_bicubic_metrics(batch)
+            for j in range(len(batch["lr"])):
+                rows.append({k: float(v[j]) for k, v in metrics.items()})
+        return rows
+
+    def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        rows = self.evaluate_per_image(dataloader)
+        means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        return {**means, "psnr_gain": means["psnr"] - means["bicubic_psnr"], "images": len(rows)}
+
+    def metric_notes(self) -> dict[str, str]:
+        return {
+            "protocol": f"PSNR / SSIM on the Y channel (BT.601), 8-bit, {self.scale}-pixel border "
+            "cropped, mean over images",
+            "hf_ratio": "mean squared Laplacian of Y, SR / HR (1 = as much fine detail as the "
+            "real image; below 1 = blurrier)",
+            "lr": "antialiased bicubic downsampling of HR, rounded to 8 bits",
+        }
