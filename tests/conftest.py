@@ -21,13 +21,14 @@ os.environ.setdefault("WANDB_SILENT", "true")
 torch.set_num_threads(2)
 
 # Quiet, quick defaults for in-process training in tests.
-# eval_samples: a few dozen generated images per validation are enough to test the metrics.
 FAST = [
     "logger=csv",
     "callbacks.progress_bar=null",
     "trainer.enable_model_summary=false",
-    "model.eval_samples=48",
 ]
+# A few dozen generated images per validation are enough to test the sample-quality metrics
+# (families that sample; make_cfg sets it unless the test does).
+FAST_EVAL_SAMPLES = 48
 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
@@ -52,7 +53,10 @@ def sample_cfg(*overrides: str) -> DictConfig:
 @pytest.fixture
 def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     def _make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_train(FAST + list(overrides), run_dir or tmp_path / "run")
+        cfg = compose_train(FAST + list(overrides), run_dir or tmp_path / "run")
+        if "eval_samples" in cfg.model and not any("model.eval_samples" in o for o in overrides):
+            cfg.model.eval_samples = FAST_EVAL_SAMPLES
+        return cfg
 
     return _make
 

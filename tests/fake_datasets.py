@@ -77,4 +77,8 @@ def write_all(root: Path) -> Path:
     write_cifar10(root)
     write_celeba(root)
     write_images(root / "folder", 8, size=(80, 80), suffix=".png")
+    write_images(root / "DIV2K" / "DIV2K_train_HR", 4, size=(120, 100), suffix=".png")
+    write_images(root / "DIV2K" / "DIV2K_valid_HR", 2, size=(120, 100), suffix=".png")
+    for mirror, count in (("Set5", 5), ("Set14", 14), ("BSD100", 3), ("Urban100", 3)):
+        write_images(root / mirror / f"{mirror}_HR", count, size=(64, 52), suffix=".png")
     return root

@@ -33,17 +33,22 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize("name", options("model"))
 def test_model_configs_instantiate(make_cfg, name: str) -> None:
-    cfg = make_cfg(f"model={name}")
+    # SRGAN's first stage is a run the user names; null builds it without one.
+    cfg = make_cfg(f"model={name}", *(["model.init_from=null"] if name == "srgan" else []))
     model = instantiate(cfg.model, _convert_="all")
     assert model.configure_optimizers() is not None
 
 
 @pytest.mark.parametrize("name", options("data"))
 def test_data_configs_instantiate(make_cfg, fake_data_root: Path, name: str) -> None:
-    extra = ["data.path=" + str(fake_data_root / "folder")] if name == "image_folder" else []
+    extra = {
+        "image_folder": ["data.path=" + str(fake_data_root / "folder")],
+        "sr_folder": ["data.val_dir=" + str(fake_data_root / "folder")],
+    }.get(name, [])
     cfg = make_cfg(f"data={name}", f"paths.data_root={fake_data_root}", *extra)
     datamodule = instantiate(cfg.data, _convert_="all")
-    assert datamodule.channels == cfg.data.channels and datamodule.image_size == cfg.data.image_size
+    size = cfg.data.get("image_size", cfg.data.get("hr_size", datamodule.image_size))
+    assert datamodule.channels == cfg.data.channels and datamodule.image_size == size
 
 
 @pytest.mark.parametrize("name", options("trainer"))

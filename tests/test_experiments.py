@@ -35,6 +35,12 @@ def test_experiment_fast_dev_run(make_cfg, fake_data_root: Path, tmp_path: Path,
         *data_overrides(name, fake_data_root),
         # CPU-sized widths: the recipes' 512-channel StyleGANs take minutes per batch here.
         *(["model.channel_max=32"] if name.startswith("stylegan") else []),
+        # SRGAN without a first-stage run, and with the offline content loss (no VGG weights here).
+        *(
+            ["model.init_from=null", "model.content_loss=vgg19_random"]
+            if name.startswith("srgan")
+            else []
+        ),
     )
     metrics = train(cfg)
     assert any(k.startswith("train/") for k in metrics), metrics

@@ -34,18 +34,6 @@ TINY_SR = [
 ]
 
 
-@pytest.fixture
-def sr_cfg(tmp_path: Path):
-    """make_cfg for SR runs: the quiet defaults less the sample-quality ones."""
-    from tests.conftest import FAST, compose_train
-
-    def _make(*overrides: str, run_dir: Path | None = None):
-        quiet = [o for o in FAST if not o.startswith("model.eval_samples")]
-        return compose_train(quiet + list(overrides), run_dir or tmp_path / "run")
-
-    return _make
-
-
 # Its second stage, as small: experiment=srgan_photos (offline content loss) on that generator.
 TINY_SRGAN = [
     "experiment=srgan_photos",
@@ -131,7 +119,7 @@ def srresnet_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     from tests.conftest import FAST, compose_train
 
     run = tmp_path_factory.mktemp("sr") / "srresnet"
-    cfg = compose_train([*FAST[:3], *TINY_SR, "trainer.max_steps=300", "seed=1"], run)
+    cfg = compose_train([*FAST, *TINY_SR, "trainer.max_steps=300", "seed=1"], run)
     return run, train(cfg)
 
 
@@ -142,7 +130,7 @@ def test_srresnet_beats_bicubic_on_held_out_photos(srresnet_run) -> None:
     assert metrics["val/ssim"] > metrics["val/bicubic_ssim"], metrics
 
 
-def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, sr_cfg, tmp_path) -> None:
+def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, make_cfg, tmp_path) -> None:
     stage1, _ = srresnet_run
     args = [
         *TINY_SRGAN,
@@ -151,7 +139,7 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, sr_cfg, tm
         "trainer.max_steps=6",
         "trainer.log_every_n_steps=1",
     ]
-    metrics = train(sr_cfg(*args, run_dir=tmp_path / "gan"))
+    metrics = train(make_cfg(*args, run_dir=tmp_path / "gan"))
     assert {"val/psnr", "val/hf_ratio"} <= set(metrics)
     header = (tmp_path / "gan" / "csv" / "metrics.csv").read_text().splitlines()[0]
     for key in ("train/d_loss", "train/content_loss", "train/adversarial_loss"):
@@ -162,7 +150,7 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, sr_cfg, tm
     # The paper's VGG loss without its weights stops before training, saying what to do.
     with pytest.raises(MissingWeightsError, match="vgg19_random or mse"):
         train(
-            sr_cfg(
+            make_cfg(
                 *args,
                 "model.content_loss=vgg19",
                 "model.vgg_weights=/nonexistent.pth",
@@ -171,7 +159,7 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, sr_cfg, tm
         )
     # Stage 1 must be an SRResNet run with the same generator.
     with pytest.raises(GenzooError, match="model.init_from=.*different generator.*model.width=16"):
-        train(sr_cfg(*args, "model.width=8", run_dir=tmp_path / "wide"))
+        train(make_cfg(*args, "model.width=8", run_dir=tmp_path / "wide"))
 
 
 def test_srgan_refuses_a_run_of_another_family(make_cfg, tmp_path) -> None:
@@ -186,17 +174,19 @@ def test_srgan_refuses_a_run_of_another_family(make_cfg, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("model", ["srresnet", "srgan"])
-def test_sr_resume_matches_uninterrupted_run(srresnet_run, sr_cfg, tmp_path, model) -> None:
+def test_sr_resume_matches_uninterrupted_run(srresnet_run, make_cfg, tmp_path, model) -> None:
     stage1, _ = srresnet_run
     args = [*(TINY_SRGAN if model == "srgan" else TINY_SR), "trainer.deterministic=true"]
     args += ["data.train_crops=64", "trainer.limit_val_batches=1"]
     if model == "srgan":
         args += [f"model.init_from={stage1}", "model.content_loss=mse"]
     whole, split = tmp_path / "whole", tmp_path / "split"
-    train(sr_cfg(*args, "trainer.max_steps=-1", "trainer.max_epochs=4", run_dir=whole))
-    train(sr_cfg(*args, "trainer.max_steps=-1", "trainer.max_epochs=2", run_dir=split))
+    train(make_cfg(*args, "trainer.max_steps=-1", "trainer.max_epochs=4", run_dir=whole))
+    train(make_cfg(*args, "trainer.max_steps=-1", "trainer.max_epochs=2", run_dir=split))
     train(
-        sr_cfg(*args, "trainer.max_steps=-1", "trainer.max_epochs=4", "resume=true", run_dir=split)
+        make_cfg(
+            *args, "trainer.max_steps=-1", "trainer.max_epochs=4", "resume=true", run_dir=split
+        )
     )
     a = torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True)
     b = torch.load(split / "checkpoints" / "last.ckpt", weights_only=True)
