@@ -119,7 +119,11 @@ def srresnet_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     from tests.conftest import FAST, compose_train
 
     run = tmp_path_factory.mktemp("sr") / "srresnet"
-    cfg = compose_train([*FAST, *TINY_SR, "trainer.max_steps=300", "seed=1"], run)
+    # 6 epochs of 50 batches, validated once, at the end.
+    cfg = compose_train(
+        [*FAST, *TINY_SR, "trainer.max_steps=300", "trainer.check_val_every_n_epoch=6", "seed=1"],
+        run,
+    )
     return run, train(cfg)
 
 
@@ -177,7 +181,7 @@ def test_srgan_refuses_a_run_of_another_family(make_cfg, tmp_path) -> None:
 def test_sr_resume_matches_uninterrupted_run(srresnet_run, make_cfg, tmp_path, model) -> None:
     stage1, _ = srresnet_run
     args = [*(TINY_SRGAN if model == "srgan" else TINY_SR), "trainer.deterministic=true"]
-    args += ["data.train_crops=64", "trainer.limit_val_batches=1"]
+    args += ["data.train_crops=32", "trainer.limit_val_batches=1"]  # 4 batches an epoch
     if model == "srgan":
         args += [f"model.init_from={stage1}", "model.content_loss=mse"]
     whole, split = tmp_path / "whole", tmp_path / "split"

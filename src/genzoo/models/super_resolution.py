@@ -44,7 +44,8 @@ class SuperResolutionMixin:
         return {}
 
     def sr_network(self) -> nn.Module:
-        raise NotImplementedError
+        """The network that upscales (a family's generator, or its EMA)."""
+        raise TypeError(f"{type(self).__name__} must define sr_network()")
 
     @torch.no_grad()
     def upscale(self, x: torch.Tensor) -> torch.Tensor:
