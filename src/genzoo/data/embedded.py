@@ -88,6 +88,22 @@ def _load_bundled_photos() -> dict[str, np.ndarray]:
     return photos
 
 
+def bundled_photo_split(
+    held_out: tuple[str, ...],
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
+    """(training photos, the `held_out` photos in that order, all names): uint8 (3, H, W)
+    tensors, a quarter of float32's memory (crops become float when cut)."""
+    photos = _load_bundled_photos()
+    unknown = [n for n in held_out if n not in photos]
+    if unknown:
+        raise ValueError(
+            f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
+        )
+    as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1) for n, p in photos.items()}
+    train = [t for n, t in sorted(as_tensor.items()) if n not in held_out]
+    return train, [as_tensor[n] for n in held_out], sorted(photos)
+
+
 class RandomCropDataset(Dataset):
     """`length` crops of `crop_size` from a list of uint8 photos; resized to `image_size`.
 
@@ -170,17 +186,7 @@ class PhotosDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        photos = _load_bundled_photos()
-        unknown = [n for n in self.held_out if n not in photos]
-        if unknown:
-            raise ValueError(
-                f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
-            )
-        # Kept as uint8 (a quarter of float32's memory); crops become float when cut.
-        as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1) for n, p in photos.items()}
-        train = [t for n, t in sorted(as_tensor.items()) if n not in self.held_out]
-        val = [as_tensor[n] for n in self.held_out]
-        self.photo_names = sorted(photos)
+        train, val, self.photo_names = bundled_photo_split(self.held_out)
         args: dict[str, Any] = dict(
             crop_size=self.crop_size, image_size=self.image_size, channels=self.channels
         )

@@ -177,17 +177,13 @@ class SRPhotosDataModule(SRDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.val_set is not None:
             return
-        from genzoo.data.embedded import _load_bundled_photos
+        from genzoo.data.embedded import bundled_photo_split
 
-        photos = _load_bundled_photos()
-        unknown = [n for n in self.held_out if n not in photos]
-        if unknown:
-            raise DatasetError(
-                f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
-            )
-        as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1) for n, p in photos.items()}
-        train = [t for n, t in sorted(as_tensor.items()) if n not in self.held_out]
-        self._build(train, [as_tensor[n] for n in self.held_out], list(self.held_out))
+        try:
+            train, val, _ = bundled_photo_split(self.held_out)
+        except ValueError as err:
+            raise DatasetError(str(err)) from err
+        self._build(train, val, list(self.held_out))
 
 
 class SRFolderDataModule(SRDataModule):
