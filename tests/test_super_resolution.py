@@ -166,6 +166,15 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, make_cfg, 
         train(make_cfg(*args, "model.width=8", run_dir=tmp_path / "wide"))
 
 
+def test_sr_model_on_image_data_is_a_clear_error(make_cfg, tmp_path) -> None:
+    from genzoo.models.super_resolution import SuperResolutionDataError
+
+    with pytest.raises(SuperResolutionDataError, match="use data=sr_photos"):
+        train(
+            make_cfg("model=srresnet", "data=digits", "trainer.max_steps=1", run_dir=tmp_path / "r")
+        )
+
+
 def test_srgan_refuses_a_run_of_another_family(make_cfg, tmp_path) -> None:
     from genzoo.models.srgan import InitFromError, read_init_from
 

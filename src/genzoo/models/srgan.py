@@ -129,6 +129,7 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         return self.generator_ema
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         # Stage 1's weights, when this is a fresh start (a resume restores its own weights).
         if stage != "fit" or self.init_from is None or self._trainer is None:
             return
