@@ -29,6 +29,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     import lightning as L
     from hydra.utils import instantiate
 
+    from genzoo.models.super_resolution import mean_of_rows
     from genzoo.utils.checkpoint import load_model
     from genzoo.utils.console import quiet_console
     from genzoo.utils.device import pick_device
@@ -48,8 +49,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         rows = model.evaluate_per_image(loader)
         names = list(getattr(datamodule, "val_names", [])) or [str(i) for i in range(len(rows))]
         per_image = [{"image": name, **row} for name, row in zip(names, rows, strict=True)]
-        metrics = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
-        metrics |= {"psnr_gain": metrics["psnr"] - metrics["bicubic_psnr"], "images": len(rows)}
+        metrics = mean_of_rows(rows)
     else:
         metrics = model.evaluate(loader)
     ckpt_path = Path(meta["checkpoint_path"]).resolve()

@@ -110,9 +110,7 @@ class SuperResolutionMixin:
         return rows
 
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
-        rows = self.evaluate_per_image(dataloader)
-        means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
-        return {**means, "psnr_gain": means["psnr"] - means["bicubic_psnr"], "images": len(rows)}
+        return mean_of_rows(self.evaluate_per_image(dataloader))
 
     def metric_notes(self) -> dict[str, str]:
         return {
@@ -122,3 +120,10 @@ class SuperResolutionMixin:
             "real image; below 1 = blurrier)",
             "lr": "antialiased bicubic downsampling of HR, rounded to 8 bits",
         }
+
+
+def mean_of_rows(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The protocol's summary of per-image rows: each metric's mean, the gain over bicubic,
+    and the number of images."""
+    means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+    return {**means, "psnr_gain": means["psnr"] - means["bicubic_psnr"], "images": len(rows)}
