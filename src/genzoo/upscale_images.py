@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from genzoo.data.errors import DatasetError
-from genzoo.data.folders import IMAGE_SUFFIXES, open_image
+from genzoo.data.folders import list_images, open_image
 from genzoo.data.transforms import pil_to_tensor, to_channels
 from genzoo.errors import ConfigError
 from genzoo.utils.checkpoint import load_model
@@ -29,12 +29,10 @@ def input_files(spec: str) -> list[Path]:
     """The image files `spec` names: one file, or every image in a folder (recursively)."""
     path = Path(spec).expanduser()
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        if not files:
-            raise ConfigError(f"input={spec}: the folder holds no image files")
-        return files
+        try:
+            return list_images(path)
+        except DatasetError:
+            raise ConfigError(f"input={spec}: the folder holds no image files") from None
     if path.is_file():
         return [path]
     raise ConfigError(f"input={spec}: no such file or folder")

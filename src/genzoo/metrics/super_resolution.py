@@ -29,28 +29,35 @@ def shave(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border:-border, border:-border] if border > 0 else x
 
 
-def sr_pair(sr: torch.Tensor, hr: torch.Tensor, border: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two images the protocol compares: Y channels, rounded to 8 bits (what a saved image
-    holds), borders cropped. (B, C, H, W) -> two (B, 1, H - 2b, W - 2b)."""
+def protocol_y(x: torch.Tensor, border: int) -> torch.Tensor:
+    """What the protocol compares of an image: its Y channel, rounded to 8 bits (what a saved
+    image holds), border cropped. (B, C, H, W) -> (B, 1, H - 2b, W - 2b)."""
+    return shave(torch.round(rgb_to_y(x.float().clamp(0, 1)) * 255.0) / 255.0, border)
+
+
+def _check_sizes(sr: torch.Tensor, hr: torch.Tensor) -> None:
     if sr.shape != hr.shape:
         raise ValueError(f"SR {tuple(sr.shape)} and HR {tuple(hr.shape)} images differ in size")
 
-    def y8(x: torch.Tensor) -> torch.Tensor:
-        return shave(torch.round(rgb_to_y(x.float().clamp(0, 1)) * 255.0) / 255.0, border)
 
-    return y8(sr), y8(hr)
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return tm_psnr(a, b, data_range=1.0, reduction="none", dim=(1, 2, 3))
+
+
+def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return tm_ssim(a, b, data_range=1.0, reduction="none")  # type: ignore[return-value]
 
 
 def y_psnr(sr: torch.Tensor, hr: torch.Tensor, border: int) -> torch.Tensor:
     """(B,) Y-channel PSNR in dB per image; identical images give inf."""
-    a, b = sr_pair(sr, hr, border)
-    return tm_psnr(a, b, data_range=1.0, reduction="none", dim=(1, 2, 3))
+    _check_sizes(sr, hr)
+    return _psnr(protocol_y(sr, border), protocol_y(hr, border))
 
 
 def y_ssim(sr: torch.Tensor, hr: torch.Tensor, border: int) -> torch.Tensor:
     """(B,) Y-channel SSIM per image (Gaussian window 11, sigma 1.5, Wang et al. 2004)."""
-    a, b = sr_pair(sr, hr, border)
-    return tm_ssim(a, b, data_range=1.0, reduction="none")  # type: ignore[return-value]
+    _check_sizes(sr, hr)
+    return _ssim(protocol_y(sr, border), protocol_y(hr, border))
 
 
 def high_frequency_energy(x: torch.Tensor, border: int = 0) -> torch.Tensor:
@@ -62,14 +69,18 @@ def high_frequency_energy(x: torch.Tensor, border: int = 0) -> torch.Tensor:
 
 
 def sr_metrics(
-    sr: torch.Tensor, hr: torch.Tensor, border: int, prefix: str = ""
+    candidates: dict[str, torch.Tensor], hr: torch.Tensor, border: int
 ) -> dict[str, torch.Tensor]:
-    """Per-image PSNR, SSIM and high-frequency energy ratio (SR / HR), each (B,)."""
-    hf_ratio = high_frequency_energy(sr, border) / high_frequency_energy(hr, border).clamp_min(
-        1e-12
-    )
-    return {
-        f"{prefix}psnr": y_psnr(sr, hr, border),
-        f"{prefix}ssim": y_ssim(sr, hr, border),
-        f"{prefix}hf_ratio": hf_ratio,
-    }
+    """Per-image PSNR, SSIM and high-frequency energy ratio (candidate / HR), each (B,), for
+    each candidate upscale (prefix -> images, e.g. {"": sr, "bicubic_": bicubic}); the HR
+    side is prepared once for all of them."""
+    hr_y = protocol_y(hr, border)
+    hr_hf = high_frequency_energy(hr, border).clamp_min(1e-12)
+    metrics = {}
+    for prefix, images in candidates.items():
+        _check_sizes(images, hr)
+        y = protocol_y(images, border)
+        metrics[f"{prefix}psnr"] = _psnr(y, hr_y)
+        metrics[f"{prefix}ssim"] = _ssim(y, hr_y)
+        metrics[f"{prefix}hf_ratio"] = high_frequency_energy(images, border) / hr_hf
+    return metrics

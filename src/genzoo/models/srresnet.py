@@ -3,6 +3,7 @@ PSNR-oriented model and the first stage of SRGAN (models/srgan.py loads its weig
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -47,7 +48,6 @@ class SRResNetModel(SuperResolutionMixin, GenerativeModel):
 
 
 def generator_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
-    """The generator's part of a model's hyper-parameters (defaults filled in)."""
-    defaults = {"scale": 4, "image_channels": 3, "width": 64, "blocks": 16}
-    defaults |= {"batch_norm": True, "bicubic_skip": False}
-    return {k: hparams.get(k, defaults[k]) for k in GENERATOR_KEYS}
+    """The generator's part of a model's hyper-parameters, SRResNetModel's defaults filled in."""
+    defaults = inspect.signature(SRResNetModel.__init__).parameters
+    return {k: hparams.get(k, defaults[k].default) for k in GENERATOR_KEYS}

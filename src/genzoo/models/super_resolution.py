@@ -75,10 +75,8 @@ class SuperResolutionMixin:
         """Per-image protocol metrics (B,) of the model and of bicubic upsampling."""
         lr, hr = batch["lr"], batch["hr"]
         sr = self.upscale(lr)
-        return {
-            **sr_metrics(sr, hr, border=self.scale),
-            **sr_metrics(bicubic_upscale(lr, self.scale), hr, border=self.scale, prefix="bicubic_"),
-        }
+        bicubic = bicubic_upscale(lr, self.scale)
+        return sr_metrics({"": sr, "bicubic_": bicubic}, hr, border=self.scale)
 
     # ----- validation: means over all images of all processes (torchmetrics syncs them) ----
     def on_validation_epoch_start(self) -> None:
