@@ -136,6 +136,7 @@ def _fit(
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from genzoo.callbacks.nan_guard import NaNGuard
+    from genzoo.callbacks.rank_agreement import RankAgreement
     from genzoo.callbacks.run_end import RunEndCheckpoint
     from genzoo.callbacks.run_metadata import RunMetadata
     from genzoo.utils.checkpoint_io import SafeCheckpointIO
@@ -147,7 +148,7 @@ def _fit(
     )
     callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
     run_end = RunEndCheckpoint()
-    callbacks += [NaNGuard(), RunMetadata(plain_cfg), run_end]
+    callbacks += [NaNGuard(), RankAgreement(), RunMetadata(plain_cfg), run_end]
     trainer: L.Trainer = instantiate(
         trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )

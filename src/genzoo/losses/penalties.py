@@ -31,11 +31,16 @@ def gradient_penalty(
 
 
 def path_length_penalty(
-    images: torch.Tensor, w: torch.Tensor, mean_path_length: torch.Tensor, decay: float = 0.01
+    images: torch.Tensor,
+    w: torch.Tensor,
+    mean_path_length: torch.Tensor,
+    decay: float = 0.01,
+    batch_mean: Callable[[torch.Tensor], torch.Tensor] = lambda lengths: lengths,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Returns (penalty, path lengths (B,), updated running mean). `w` (B, L, D) must be in the graph."""
+    """Returns (penalty, path lengths (B,), updated running mean). `w` (B, L, D) must be in the
+    graph. `batch_mean` turns this batch's mean length into the global batch's (DDP)."""
     noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
     (grad,) = torch.autograd.grad((images * noise).sum(), w, create_graph=True)
     lengths = grad.pow(2).sum(2).mean(1).sqrt()  # (B,)
-    new_mean = mean_path_length + decay * (lengths.detach().mean() - mean_path_length)
+    new_mean = mean_path_length + decay * (batch_mean(lengths.detach().mean()) - mean_path_length)
     return (lengths - new_mean).pow(2).mean(), lengths, new_mean.detach()

@@ -12,12 +12,15 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from genzoo.models.base import GenerativeModel, OptimizerFactory
+from genzoo.utils.distributed import average_buffers, average_gradients
 
 LossTerms = Callable[[], Iterator[torch.Tensor]]
 
@@ -53,6 +56,9 @@ class AdversarialModel(GenerativeModel):
         self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
         # Gradient norms of the batch being trained; None on batches whose metrics are not logged.
         self._grad_norms: dict[str, torch.Tensor] | None = {}
+        # DistributedDataParallel.no_sync of the DDP wrapper when this model averages its own
+        # gradients (set at fit start); None otherwise.
+        self._ddp_no_sync: Callable[[], AbstractContextManager[None]] | None = None
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
@@ -64,12 +70,28 @@ class AdversarialModel(GenerativeModel):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
+        self._take_over_gradient_sync()
         # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
         ema_modules = len(list(self.generator_ema.modules()))
         warnings.filterwarnings(
             "ignore",
             message=rf"Found {ema_modules} module\(s\) in eval mode at the start of training",
         )
+
+    def _take_over_gradient_sync(self) -> None:
+        """Under DDP, average each player's gradients just before its optimizer step
+        (`average_gradients`) instead of in DDP's reducer, which expects one backward pass over
+        all parameters per step, not several over one player's. With
+        `trainer.strategy.find_unused_parameters=true` the reducer is kept (README, "DDP")."""
+        wrapper = self.trainer.strategy.model
+        if isinstance(wrapper, DistributedDataParallel) and not wrapper.find_unused_parameters:
+            self._ddp_no_sync = wrapper.no_sync
+
+    def on_validation_model_eval(self) -> None:
+        super().on_validation_model_eval()
+        # Batch-norm running statistics of the live players follow each process's own batches;
+        # validation and the checkpoints after it see their mean over processes (DDP).
+        average_buffers([self.generator, self.discriminator])
 
     def _setup_ema(self) -> None:
         self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
@@ -109,8 +131,14 @@ class AdversarialModel(GenerativeModel):
         # A name, not the module: assigning a module would register it as a submodule.
         self._stepping = "generator" if module is self.generator else "discriminator"
         optimizer.zero_grad(set_to_none=True)
-        for term in terms:
-            self.manual_backward(term)
+        if self._ddp_no_sync is None:
+            for term in terms:
+                self.manual_backward(term)
+        else:
+            with self._ddp_no_sync():  # the reducer idle; one all-reduce of this player after
+                for term in terms:
+                    self.manual_backward(term)
+            average_gradients(p for group in optimizer.param_groups for p in group["params"])
         optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:

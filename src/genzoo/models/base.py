@@ -17,6 +17,7 @@ import torch
 
 from genzoo.errors import GenzooError
 from genzoo.networks.blocks import num_halvings
+from genzoo.utils.distributed import decorrelate_rng
 
 
 class CapabilityError(GenzooError, RuntimeError):
@@ -138,6 +139,8 @@ class GenerativeModel(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self.apply_memory_format()
+        # After a checkpoint's RNG state was restored: under DDP each process its own noise.
+        decorrelate_rng(self.global_rank)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if self.channels_last and isinstance(batch, dict):

@@ -24,6 +24,7 @@ from genzoo.models.base import OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
+from genzoo.utils.distributed import mean_over_processes
 
 
 class StyleGAN(GANModel):
@@ -107,8 +108,10 @@ class StyleGAN(GANModel):
         g = self.generator
         ws = g.broadcast(g.mapping(self.latents(n)))
         if self.training:  # track the average w for truncation
-            # float: under bf16 autocast the mapping network computes w in bfloat16
-            g.mapping.w_avg.lerp_(ws[:, 0].detach().float().mean(0), 1 - self.w_avg_beta)
+            # float: under bf16 autocast the mapping network computes w in bfloat16. The mean
+            # over every process's batch, so that w_avg agrees across DDP processes.
+            batch_mean = mean_over_processes(ws[:, 0].detach().float().mean(0))
+            g.mapping.w_avg.lerp_(batch_mean, 1 - self.w_avg_beta)
         if self.style_mixing_prob > 0 and random.random() < self.style_mixing_prob:
             cutoff = random.randint(1, g.num_ws - 1)
             ws = torch.cat(
@@ -155,7 +158,7 @@ class StyleGAN(GANModel):
                 ws.requires_grad_(True)
                 images = self.generator.synthesis(ws)
                 pl, lengths, self.mean_path_length = path_length_penalty(
-                    images, ws, self.mean_path_length
+                    images, ws, self.mean_path_length, batch_mean=mean_over_processes
                 )
             logs.update({"train/pl": pl.detach(), "train/path_length": lengths.mean().detach()})
             yield self.pl_weight * self.pl_interval * pl

@@ -1,0 +1,93 @@
+"""What several processes of one run (DDP) must do together (docs/architecture.md, "DDP").
+
+Outside DDP (one process, `genzoo-eval`, the tests' direct calls) every function here is the
+identity, so models call them unconditionally.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def mean_over_processes(value: torch.Tensor) -> torch.Tensor:
+    """The mean of `value` over all processes (each holds an equal share of the global batch)."""
+    if world_size() == 1:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value)
+    return value / world_size()
+
+
+def average_gradients(params: Iterable[nn.Parameter]) -> None:
+    """Average `.grad` over processes in one flat all-reduce, as DDP would have.
+
+    Adversarial families step each player with its own terms and backward passes (several per
+    step, some through `autograd.grad`), which DDP's reducer does not follow; they switch it off
+    and call this before each optimizer step instead. A parameter without a gradient in some
+    processes counts as zero there; one without a gradient in every process keeps none (so
+    Adam does not move it), as in a one-process run.
+    """
+    world = world_size()
+    params = [p for p in params if p.requires_grad]
+    if world == 1 or not params:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    has_grad = torch.tensor(
+        [float(p.grad is not None) for p in params], device=grads[0].device, dtype=grads[0].dtype
+    )
+    flat = torch.cat([g.reshape(-1) for g in grads] + [has_grad])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for p, g in zip(params, grads, strict=True):
+        chunk = flat[offset : offset + p.numel()].view(p.shape)
+        offset += p.numel()
+        if p.grad is not None:
+            p.grad.copy_(chunk)  # copy_ keeps the gradient's memory format (channels_last)
+        else:
+            g.copy_(chunk)
+    for p, g, anywhere in zip(params, grads, flat[offset:].tolist(), strict=True):
+        if p.grad is None and anywhere > 0:
+            p.grad = g
+
+
+def average_buffers(modules: Iterable[nn.Module]) -> None:
+    """Replace every floating-point buffer of `modules` by its mean over processes (one flat
+    all-reduce); buffers equal in every process stay as they are."""
+    buffers = [b for m in modules for b in m.buffers() if b.is_floating_point()]
+    if world_size() == 1 or not buffers:
+        return
+    flat = torch.cat([b.reshape(-1).to(torch.float32) for b in buffers])
+    dist.all_reduce(flat)
+    flat /= world_size()
+    offset = 0
+    for b in buffers:
+        b.copy_(flat[offset : offset + b.numel()].view(b.shape))
+        offset += b.numel()
+
+
+def decorrelate_rng(rank: int) -> None:
+    """Give process `rank` > 0 random streams of its own, derived from the shared state.
+
+    Every process starts from the same seed (and a resumed run from rank 0's saved state), so
+    without this each would draw the same latents and noise: the global batch would hold one
+    process's fakes N times. Rank 0 keeps its stream, so a one-process run and rank 0 of a
+    DDP run draw what they drew before.
+    """
+    if rank == 0:
+        return
+    shared = int(torch.randint(2**62, (1,)))  # the same number in every process
+    seed = (shared + 1_000_003 * rank) % 2**63
+    torch.manual_seed(seed)  # CUDA generators too
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
