@@ -72,8 +72,9 @@ def digit_quality(model, n: int = 300) -> dict[str, float]:
             marks=pytest.mark.slow,
         ),
         # CPU-sized: 16x16, no style-mixing regulariser (it slows early learning). At this budget
-        # StyleGAN covers the classes less evenly than DCGAN (entropy ~1.5-1.7 measured).
-        (
+        # StyleGAN covers the classes less evenly than DCGAN (entropy ~1.5-1.7 measured). About
+        # a minute: make test-all (DCGAN keeps a learning GAN in the default suite).
+        pytest.param(
             "stylegan_digits",
             [
                 "data.image_size=16",
@@ -86,6 +87,7 @@ def digit_quality(model, n: int = 300) -> dict[str, float]:
             500,
             4,
             1.2,
+            marks=pytest.mark.slow,
         ),
     ],
 )

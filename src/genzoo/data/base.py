@@ -17,6 +17,7 @@ from genzoo.data.sampling import (
     ResumableDataLoader,
     ResumableSampler,
     SampleKey,
+    held_out_sampler,
     key_parts,
     resume_position,
     run_seed,
@@ -125,7 +126,7 @@ class ImageDataModule(L.LightningDataModule):
         if self.binarize != "none":  # data/binarize.py: held-out images are binarised once
             dataset = Binarized(dataset, dynamic=shuffle and self.binarize == "dynamic")
         if not shuffle:
-            return DataLoader(dataset, shuffle=False, **common)
+            return DataLoader(dataset, sampler=held_out_sampler(dataset), shuffle=False, **common)
         # Training: an order and augmentation that a resumed run replays exactly.
         sampler = ResumableSampler(dataset, run_seed())
         return ResumableDataLoader(

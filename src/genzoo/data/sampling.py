@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 log = logging.getLogger("genzoo")
@@ -54,6 +55,15 @@ def fetch_items(dataset: Any, keys: list[SampleKey]) -> list[dict[str, Any]]:
 def run_seed() -> int:
     """The run's seed as Lightning's seed_everything recorded it (also in DDP workers)."""
     return int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed() % 2**31))
+
+
+def held_out_sampler(dataset: Dataset) -> DistributedSampler | None:
+    """Under DDP, a sampler that gives each held-out item to exactly one process; None in one
+    process. Lightning's default pads the last process's share with repeats, which the
+    validation metrics (gathered over processes) would count twice."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return None
+    return UnrepeatedDistributedSampler(dataset, shuffle=False)
 
 
 class ResumableSampler(DistributedSampler):

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from genzoo.data.base import ImageDataModule
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
-from genzoo.data.sampling import SampleKey, key_parts, split_key
+from genzoo.data.sampling import SampleKey, held_out_sampler, key_parts, split_key
 
 
 def downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -162,7 +162,13 @@ class SRDataModule(ImageDataModule):
         if self.val_set is None:
             raise RuntimeError(f"{type(self).__name__}.setup() has not run")
         # One whole image per batch: held-out images differ in size.
-        return DataLoader(self.val_set, batch_size=1, shuffle=False, num_workers=0)
+        return DataLoader(
+            self.val_set,
+            batch_size=1,
+            sampler=held_out_sampler(self.val_set),
+            shuffle=False,
+            num_workers=0,
+        )
 
 
 class SRPhotosDataModule(SRDataModule):

@@ -137,8 +137,12 @@ class GenerativeModel(L.LightningModule):
             if tensor.dim() == 4:
                 tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
 
-    def on_fit_start(self) -> None:
+    def configure_model(self) -> None:
+        # Before the DDP wrapper is built: it lays out its gradient buckets by the parameters'
+        # strides, and a layout changed after that sends every gradient through a slow copy.
         self.apply_memory_format()
+
+    def on_fit_start(self) -> None:
         # After a checkpoint's RNG state was restored: under DDP each process its own noise.
         decorrelate_rng(self.global_rank)
 

@@ -89,7 +89,11 @@ class DCGAN(GANModel):
         """Batch-norm statistics for the EMA weights: copied from the live generator they would
         not match the averaged weights. Recomputed as a plain average over `batches` batches of
         fresh latents (drawn on a forked RNG, so training's random numbers are untouched)."""
-        norms = [m for m in self.generator_ema.modules() if isinstance(m, nn.BatchNorm2d)]
+        norms = [
+            m
+            for m in self.generator_ema.modules()
+            if isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm))
+        ]
         # update_ema overwrites them at every G step: until the next one they are still fresh
         # (a validation and its two checkpoint saves need one recomputation, not three).
         if not norms or getattr(self, "_ema_statistics_at", None) == int(self.g_steps):

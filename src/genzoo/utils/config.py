@@ -1,11 +1,36 @@
-"""Finding the config tree and turning configs into plain containers."""
+"""Finding the config tree, turning configs into plain containers, and genzoo's resolvers."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+
+def slurm_batch_job() -> str | None:
+    """This SLURM batch job's id (`<array job>_<task>` in an array); None outside one and in an
+    interactive allocation (`srun --pty bash`), where one job runs many commands."""
+    if os.environ.get("SLURM_JOB_NAME") in ("bash", "interactive"):
+        return None
+    array_job = os.environ.get("SLURM_ARRAY_JOB_ID")
+    if array_job:
+        return f"{array_job}_{os.environ.get('SLURM_ARRAY_TASK_ID', '0')}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def default_run_name() -> str:
+    """`run_name` when none is given: `slurm-<job id>` in a SLURM batch job, so that every task
+    of the job and the job requeued after preemption name the same run; else the start time."""
+    job = slurm_batch_job()
+    return f"slurm-{job}" if job else time.strftime("%Y-%m-%d_%H-%M-%S")
+
+
+# Cached like Hydra's ${now:} (one name per process). Configs saved with a run may keep
+# `${default_run_name:}` unresolved: every CLI imports this module.
+OmegaConf.register_new_resolver("default_run_name", default_run_name, replace=True, use_cache=True)
 
 
 def config_dir() -> Path:

@@ -130,3 +130,8 @@ def check_accelerator(trainer: dict[str, Any]) -> None:
             f"trainer.accelerator={trainer.get('accelerator')} needs a CUDA GPU and this machine "
             "has none: use trainer=cpu, or trainer=default to pick what is there"
         )
+    if trainer.get("sync_batchnorm") and str(trainer.get("accelerator")) == "cpu":
+        raise ConfigError(
+            "trainer.sync_batchnorm=true needs GPUs: PyTorch's SyncBatchNorm does not run on "
+            "the CPU. Leave it false with trainer=ddp_cpu (each process normalises its own batch)"
+        )

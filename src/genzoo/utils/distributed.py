@@ -28,8 +28,14 @@ def mean_over_processes(value: torch.Tensor) -> torch.Tensor:
     return value / world_size()
 
 
+# Gradients at least this large are all-reduced where they lie; smaller ones travel together in
+# one flat buffer (one message instead of many small ones). Copying a large gradient into a
+# flat buffer and back costs about as much as sending it on a CPU.
+IN_PLACE_NUMEL = 1 << 18
+
+
 def average_gradients(params: Iterable[nn.Parameter]) -> None:
-    """Average `.grad` over processes in one flat all-reduce, as DDP would have.
+    """Average `.grad` over processes, as DDP would have.
 
     Adversarial families step each player with its own terms and backward passes (several per
     step, some through `autograd.grad`), which DDP's reducer does not follow; they switch it off
@@ -41,23 +47,28 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
     params = [p for p in params if p.requires_grad]
     if world == 1 or not params:
         return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    has_grad = torch.tensor(
-        [float(p.grad is not None) for p in params], device=grads[0].device, dtype=grads[0].dtype
-    )
-    flat = torch.cat([g.reshape(-1) for g in grads] + [has_grad])
+    missing = [p.grad is None for p in params]
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
+    large = [g for g in grads if g.numel() >= IN_PLACE_NUMEL and g.is_contiguous()]
+    large_ids = {id(g) for g in large}
+    small = [g for g in grads if id(g) not in large_ids]
+    pending = [dist.all_reduce(g, async_op=True) for g in large]
+    flags = torch.tensor(missing, device=grads[0].device, dtype=grads[0].dtype)
+    flat = torch.cat([g.reshape(-1) for g in small] + [1 - flags])  # + has-gradient flags
     dist.all_reduce(flat)
+    for work in pending:
+        assert work is not None
+        work.wait()
     flat /= world
     offset = 0
-    for p, g in zip(params, grads, strict=True):
-        chunk = flat[offset : offset + p.numel()].view(p.shape)
-        offset += p.numel()
-        if p.grad is not None:
-            p.grad.copy_(chunk)  # copy_ keeps the gradient's memory format (channels_last)
-        else:
-            g.copy_(chunk)
-    for p, g, anywhere in zip(params, grads, flat[offset:].tolist(), strict=True):
-        if p.grad is None and anywhere > 0:
+    for g in small:
+        g.copy_(flat[offset : offset + g.numel()].view(g.shape))  # keeps channels_last
+        offset += g.numel()
+    for g in large:
+        g.div_(world)
+    somewhere = flat[offset:].tolist()
+    for p, g, absent, anywhere in zip(params, grads, missing, somewhere, strict=True):
+        if absent and anywhere > 0:
             p.grad = g
 
 

@@ -1,0 +1,167 @@
+"""Scale-out as a user meets it: genzoo-train under DDP (two CPU processes over gloo) for every
+family, moving a run between process counts, and SLURM's preempt-and-requeue.
+
+Each DDP run validates (metrics gathered over both processes), checks that both processes hold
+the same weights, EMA, buffers and optimizer states while drawing different random numbers
+(callbacks/rank_agreement.py), writes its checkpoint, and is resumed by one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+BIN = Path(sys.executable).parent / "genzoo-train"
+COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
+
+# (experiment, overrides, batches of the DDP run): a few steps with one validation in between.
+FAMILIES = {
+    "vae": (
+        "vae_digits",
+        ["model.iw_samples=2", "model.eval_samples=48", "trainer.check_val_every_n_epoch=1"],
+        6,
+    ),
+    "dcgan": ("dcgan_digits", ["model.eval_samples=48"], 6),
+    "stylegan": ("stylegan_digits", ["model.eval_samples=48", "model.augment=''"], 4),
+    "srresnet": ("srresnet_photos", ["data.batch_size=4"], 4),
+    "srgan": (
+        "srgan_photos",
+        ["model.init_from=null", "data.batch_size=4", "data.hr_size=48"],
+        4,
+    ),
+}
+# The default suite keeps one family of each kind of optimization; the others are `slow`.
+DEFAULT_SUITE = ("vae", "dcgan")
+
+
+def train(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "GENZOO_RUNS": str(tmp / "runs"), "WANDB_MODE": "offline"}
+    return subprocess.run(
+        [str(BIN), *COMMON, *args],
+        cwd=tmp,
+        env={**full_env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+
+
+def summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "final_metrics.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "family",
+    [f if f in DEFAULT_SUITE else pytest.param(f, marks=pytest.mark.slow) for f in FAMILIES],
+)
+def test_ddp_two_processes_agree_then_one_process_resumes(family: str, tmp_path: Path) -> None:
+    experiment, extra, batches = FAMILIES[family]
+    validate_every = f"trainer.val_check_interval={batches // 2}"
+    common = [f"experiment={experiment}", *extra, validate_every, "trainer.limit_val_batches=2"]
+    common.append("run_name=r")
+    run_dir = tmp_path / "runs" / experiment / "r"
+    resume: list[str] = []
+    if family == "vae":  # the VAE also starts in one process: 1 -> 2 -> 1 processes
+        one = train(tmp_path, *common, "trainer=cpu", f"trainer.max_steps={batches // 2}")
+        assert one.returncode == 0, (one.stdout + one.stderr)[-3000:]
+        resume = ["resume=true"]
+    two = train(tmp_path, *common, "trainer=ddp_cpu", f"trainer.max_steps={batches}", *resume)
+    output = two.stdout + two.stderr
+    assert two.returncode == 0, output[-3000:]
+    first = summary(run_dir)
+    metrics = first["metrics"]
+    assert metrics["ddp/state_mismatches"] == 0, output[-3000:]
+    assert metrics["ddp/rng_distinct"] == 1, "both processes drew the same random numbers"
+    assert any(k.startswith("val/") for k in metrics), metrics
+    assert "disagree" not in output
+
+    one = train(tmp_path, *common, "trainer=cpu", f"trainer.max_steps={batches + 2}", "resume=true")
+    assert one.returncode == 0, (one.stdout + one.stderr)[-3000:]
+    assert "resuming from" in one.stdout + one.stderr
+    resumed = summary(run_dir)["global_step"]
+    assert resumed > first["global_step"]
+    # GANs count a D and a G step per batch: the resumed run adds 2 batches' worth.
+    assert resumed == first["global_step"] * (batches + 2) // batches
+
+
+def test_sync_batchnorm_on_cpu_is_a_clear_error(tmp_path: Path) -> None:
+    result = train(
+        tmp_path, "experiment=dcgan_digits", "trainer=ddp_cpu", "trainer.sync_batchnorm=true"
+    )
+    assert result.returncode == 2
+    assert "trainer.sync_batchnorm=true needs GPUs" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ----- SLURM: SIGUSR1 -> checkpoint + requeue; the requeued job resumes the same run -----------
+def _slurm_env(tmp: Path, restarts: int) -> dict[str, str]:
+    """What SLURM sets for a one-task batch job, and `scontrol` replaced by a stub that records
+    its arguments and then, as SLURM does on a requeue, sends the job SIGTERM."""
+    stub_dir = tmp / "bin"
+    stub_dir.mkdir(exist_ok=True)
+    stub = stub_dir / "scontrol"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp / "scontrol_calls"}\nkill -TERM $PPID\n')
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    return {
+        "PATH": f"{stub_dir}{os.pathsep}{os.environ['PATH']}",
+        "SLURM_JOB_ID": "4242",
+        "SLURM_JOB_NAME": "genzoo",
+        "SLURM_NTASKS": "1",
+        "SLURM_PROCID": "0",
+        "SLURM_LOCALID": "0",
+        "SLURM_NODEID": "0",
+        "SLURM_NODELIST": "localhost",
+        "SLURM_RESTART_COUNT": str(restarts),
+    }
+
+
+def test_slurm_requeue_resumes_the_same_run_and_wandb_run(tmp_path: Path) -> None:
+    # The same command both times, as a requeued sbatch script runs it: no run_name, no resume.
+    args = [
+        str(BIN), "experiment=vae_digits", "logger=wandb", "callbacks.progress_bar=null",
+        "trainer=cpu", "trainer.max_steps=60", "trainer.val_check_interval=20",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.limit_val_batches=1", "model.iw_samples=2", "model.eval_samples=48",
+        "callbacks.image_grid.every_n_steps=0",
+    ]  # fmt: skip
+    env = {**os.environ, "GENZOO_RUNS": str(tmp_path / "runs"), "WANDB_MODE": "offline"}
+    job = subprocess.Popen(
+        args, cwd=tmp_path, env={**env, **_slurm_env(tmp_path, 0)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    run_dir = tmp_path / "runs" / "vae_digits" / "slurm-4242"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGUSR1)  # what `#SBATCH --signal=SIGUSR1@90` sends before the limit
+    out, _ = job.communicate(timeout=240)
+    assert job.returncode != 0, out[-3000:]
+    calls = tmp_path / "scontrol_calls"
+    assert calls.is_file() and calls.read_text().split() == ["requeue", "4242"], out[-3000:]
+    hpc = list(run_dir.glob("hpc_ckpt_*.ckpt"))
+    assert hpc, f"no checkpoint written on SIGUSR1:\n{out[-3000:]}"
+    stopped = torch.load(last, map_location="cpu", weights_only=True)
+    assert 0 < stopped["global_step"] < 60
+
+    again = subprocess.run(
+        args, cwd=tmp_path, env={**env, **_slurm_env(tmp_path, 1)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output[-3000:]
+    assert "SLURM requeued this job" in output
+    assert summary(run_dir)["global_step"] == 60
+    assert sorted(p.name for p in (tmp_path / "runs" / "vae_digits").iterdir()) == ["slurm-4242"]
+    wandb_runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(wandb_runs) == 2
+    assert len({p.name.rsplit("-", 1)[1] for p in wandb_runs}) == 1, "one W&B run id"
