@@ -19,6 +19,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from genzoo.callbacks.rank_agreement import disagreeing, fingerprint
+from genzoo.utils.distributed import IN_PLACE_NUMEL, average_gradients, decorrelate_rng
 
 BIN = Path(sys.executable).parent / "genzoo-train"
 COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
@@ -93,6 +99,66 @@ def test_ddp_two_processes_agree_then_one_process_resumes(family: str, tmp_path:
     assert resumed == first["global_step"] * (batches + 2) // batches
 
 
+# ----- the pieces, in two forked processes -------------------------------------------------------
+def _averaging_worker(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        small, large, only_rank1, unused = (
+            nn.Parameter(torch.zeros(3)),
+            nn.Parameter(torch.zeros(IN_PLACE_NUMEL)),
+            nn.Parameter(torch.zeros(2)),
+            nn.Parameter(torch.zeros(2)),
+        )
+        small.grad = torch.full((3,), float(rank + 1))  # 1 and 2: mean 1.5
+        large.grad = torch.full((IN_PLACE_NUMEL,), float(3 * rank))  # 0 and 3: mean 1.5
+        if rank == 1:
+            only_rank1.grad = torch.full((2,), 4.0)  # counts as zero in rank 0: mean 2
+        average_gradients([small, large, only_rank1, unused])
+        torch.manual_seed(0)
+        decorrelate_rng(rank)
+        result = {
+            "small": small.grad.tolist(),
+            "large": sorted(set(large.grad.tolist())),
+            "only_rank1": only_rank1.grad.tolist() if only_rank1.grad is not None else None,
+            "unused": unused.grad,
+            "draw": torch.rand(()).item(),
+        }
+        Path(f"{out}.{rank}").write_text(json.dumps(result))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_gradients_averaged_and_random_streams_split_across_processes(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    out = str(tmp_path / "rank")
+    mp.start_processes(_averaging_worker, args=(port, out), nprocs=2, start_method="fork")
+    ranks = [json.loads(Path(f"{out}.{r}").read_text()) for r in (0, 1)]
+    for result in ranks:
+        assert result["small"] == [1.5] * 3
+        assert result["large"] == [1.5]
+        assert result["only_rank1"] == [2.0, 2.0]
+        assert result["unused"] is None, "no gradient anywhere: Adam must not move it"
+    torch.manual_seed(0)
+    assert ranks[0]["draw"] == torch.rand(()).item(), "rank 0 keeps the run's own stream"
+    assert ranks[1]["draw"] != ranks[0]["draw"]
+
+
+def test_fingerprints_tell_permuted_and_changed_tensors_apart() -> None:
+    base = torch.arange(6.0)
+    prints = torch.stack([fingerprint(base), fingerprint(base)])
+    same = torch.stack([prints, prints])  # (processes, tensors, 3)
+    assert disagreeing(["a", "b"], same) == []
+    other = prints.clone()
+    other[1] = fingerprint(base.flip(0))  # same values, another order
+    assert disagreeing(["a", "b"], torch.stack([prints, other])) == ["b"]
+
+
 def test_sync_batchnorm_on_cpu_is_a_clear_error(tmp_path: Path) -> None:
     result = train(
         tmp_path, "experiment=dcgan_digits", "trainer=ddp_cpu", "trainer.sync_batchnorm=true"
@@ -134,6 +200,9 @@ def test_slurm_requeue_resumes_the_same_run_and_wandb_run(tmp_path: Path) -> Non
         "callbacks.image_grid.every_n_steps=0",
     ]  # fmt: skip
     env = {**os.environ, "GENZOO_RUNS": str(tmp_path / "runs"), "WANDB_MODE": "offline"}
+    # Each job its own W&B service, as on a cluster: not one that an earlier test in this
+    # pytest process started, which would still hold the killed job's run.
+    env.pop("WANDB_SERVICE", None)
     job = subprocess.Popen(
         args, cwd=tmp_path, env={**env, **_slurm_env(tmp_path, 0)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
