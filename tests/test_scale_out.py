@@ -215,6 +215,7 @@ def test_slurm_requeue_resumes_the_same_run_and_wandb_run(tmp_path: Path) -> Non
     job.send_signal(signal.SIGUSR1)  # what `#SBATCH --signal=SIGUSR1@90` sends before the limit
     out, _ = job.communicate(timeout=240)
     assert job.returncode != 0, out[-3000:]
+    assert "a SLURM restart of this job does so by itself" in out, out[-3000:]
     calls = tmp_path / "scontrol_calls"
     assert calls.is_file() and calls.read_text().split() == ["requeue", "4242"], out[-3000:]
     hpc = list(run_dir.glob("hpc_ckpt_*.ckpt"))

@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import RunInterrupted, exit_on_user_error
-from genzoo.utils.config import config_dir, to_plain
+from genzoo.utils.config import config_dir, slurm_batch_job, to_plain
 
 if TYPE_CHECKING:
     import lightning as L
@@ -160,9 +160,11 @@ def _fit(
     except SIGTERMException as stop:
         signal_name = run_end.interrupted_by or "SIGTERM"
         saved = f"saved {run_end.saved_path}" if run_end.saved_path else "checkpoints are off"
+        requeue = " (a SLURM restart of this job does so by itself)" if slurm_batch_job() else ""
         raise RunInterrupted(
             f"training interrupted by {signal_name} at global step {trainer.global_step}; "
-            f"{saved}. Continue it with the same command plus resume=true run_name={cfg.run_name}",
+            f"{saved}. Continue it with the same command plus resume=true run_name={cfg.run_name}"
+            + requeue,
             signal_name,
         ) from stop
 
