@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +32,32 @@ FAST = [
 # A few dozen generated images per validation are enough to test the sample-quality metrics
 # (families that sample; make_cfg sets it unless the test does).
 FAST_EVAL_SAMPLES = 48
+
+
+BIN = Path(sys.executable).parent  # the console scripts of this environment
+
+
+def run_cli(
+    cmd: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """A console script as a user runs it: runs under cwd/runs, W&B offline."""
+    full_env = {
+        **os.environ,
+        "GENZOO_RUNS": str(cwd / "runs"),
+        "WANDB_MODE": "offline",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [str(BIN / cmd), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, for a test's own process group."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +10,9 @@ import torch
 from PIL import Image
 
 from genzoo.utils.checkpoint import load_model
+from tests.conftest import run_cli as run
 from tests.conftest import sample_cfg
 
-BIN = Path(sys.executable).parent
 QUICK = [
     "logger=csv",
     "callbacks.progress_bar=null",
@@ -27,18 +24,6 @@ QUICK = [
     "model.eval_samples=48",
     "data.binarize=dynamic",  # the Bernoulli NLL is then a likelihood, also in bits/dim
 ]
-
-
-def run(cmd: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        "GENZOO_RUNS": str(cwd / "runs"),
-        "WANDB_MODE": "offline",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [str(BIN / cmd), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")

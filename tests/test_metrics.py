@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from genzoo.metrics.swd import SlicedWassersteinDistance, laplacian_pyramid
 from genzoo.models.dcgan import DCGAN
 from genzoo.train import train
 from genzoo.utils.rng import isolated_rng
+from tests.conftest import free_port
 
 
 def digits(split: str = "val") -> torch.Tensor:
@@ -67,12 +67,6 @@ def test_swd_keeps_the_held_out_side_across_resets() -> None:
 
 
 # ----- DDP: one FID over all processes ----------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _quality_of(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
     quality = SampleQuality("digits", image_size=32, channels=1)
     quality.update(real, real=True)
@@ -99,7 +93,7 @@ def test_metrics_under_ddp_equal_one_process_on_the_same_samples(tmp_path: Path)
     out = tmp_path / "rank0.json"
     # fork: the workers need no fresh interpreter, which would re-import torch (seconds each)
     mp.start_processes(
-        _rank_worker, args=(_free_port(), real, fake, str(out)), nprocs=2, start_method="fork"
+        _rank_worker, args=(free_port(), real, fake, str(out)), nprocs=2, start_method="fork"
     )
     single = _quality_of(real, fake)
     together = json.loads(out.read_text())

@@ -13,7 +13,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from torch import nn
 
 from genzoo.callbacks.rank_agreement import disagreeing, fingerprint
 from genzoo.utils.distributed import IN_PLACE_NUMEL, average_gradients, decorrelate_rng
+from tests.conftest import BIN, free_port, run_cli
 
-BIN = Path(sys.executable).parent / "genzoo-train"
 COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
 
 # (experiment, overrides, batches of the DDP run): a few steps with one validation in between.
@@ -50,15 +49,7 @@ DEFAULT_SUITE = ("vae", "dcgan")
 
 
 def train(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "GENZOO_RUNS": str(tmp / "runs"), "WANDB_MODE": "offline"}
-    return subprocess.run(
-        [str(BIN), *COMMON, *args],
-        cwd=tmp,
-        env={**full_env, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
+    return run_cli("genzoo-train", *COMMON, *args, cwd=tmp, env=env, timeout=400)
 
 
 def summary(run_dir: Path) -> dict:
@@ -131,11 +122,7 @@ def _averaging_worker(rank: int, port: int, out: str) -> None:
 
 
 def test_gradients_averaged_and_random_streams_split_across_processes(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     out = str(tmp_path / "rank")
     mp.start_processes(_averaging_worker, args=(port, out), nprocs=2, start_method="fork")
     ranks = [json.loads(Path(f"{out}.{r}").read_text()) for r in (0, 1)]
@@ -193,7 +180,7 @@ def _slurm_env(tmp: Path, restarts: int) -> dict[str, str]:
 def test_slurm_requeue_resumes_the_same_run_and_wandb_run(tmp_path: Path) -> None:
     # The same command both times, as a requeued sbatch script runs it: no run_name, no resume.
     args = [
-        str(BIN), "experiment=vae_digits", "logger=wandb", "callbacks.progress_bar=null",
+        str(BIN / "genzoo-train"), "experiment=vae_digits", "logger=wandb", "callbacks.progress_bar=null",
         "trainer=cpu", "trainer.max_steps=60", "trainer.val_check_interval=20",
         "trainer.check_val_every_n_epoch=1",
         "trainer.limit_val_batches=1", "model.iw_samples=2", "model.eval_samples=48",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -131,13 +131,11 @@ class AdversarialModel(GenerativeModel):
         # A name, not the module: assigning a module would register it as a submodule.
         self._stepping = "generator" if module is self.generator else "discriminator"
         optimizer.zero_grad(set_to_none=True)
-        if self._ddp_no_sync is None:
+        # Under DDP the reducer stays idle; one all-reduce of this player's gradients follows.
+        with self._ddp_no_sync() if self._ddp_no_sync else nullcontext():
             for term in terms:
                 self.manual_backward(term)
-        else:
-            with self._ddp_no_sync():  # the reducer idle; one all-reduce of this player after
-                for term in terms:
-                    self.manual_backward(term)
+        if self._ddp_no_sync:
             average_gradients(p for group in optimizer.param_groups for p in group["params"])
         optimizer.step()  # calls on_before_optimizer_step once the gradients are unscaled
 

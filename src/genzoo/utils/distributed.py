@@ -51,23 +51,16 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
     grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
     large = [g for g in grads if g.numel() >= IN_PLACE_NUMEL and g.is_contiguous()]
     large_ids = {id(g) for g in large}
-    small = [g for g in grads if id(g) not in large_ids]
     pending = [dist.all_reduce(g, async_op=True) for g in large]
-    flags = torch.tensor(missing, device=grads[0].device, dtype=grads[0].dtype)
-    flat = torch.cat([g.reshape(-1) for g in small] + [1 - flags])  # + has-gradient flags
-    dist.all_reduce(flat)
+    # Has-gradient flags travel with the small gradients: their mean > 0 means "somewhere".
+    has_grad = torch.tensor([not m for m in missing], device=grads[0].device, dtype=torch.float32)
+    _mean_in_place([g for g in grads if id(g) not in large_ids] + [has_grad])
     for work in pending:
         assert work is not None
         work.wait()
-    flat /= world
-    offset = 0
-    for g in small:
-        g.copy_(flat[offset : offset + g.numel()].view(g.shape))  # keeps channels_last
-        offset += g.numel()
     for g in large:
         g.div_(world)
-    somewhere = flat[offset:].tolist()
-    for p, g, absent, anywhere in zip(params, grads, missing, somewhere, strict=True):
+    for p, g, absent, anywhere in zip(params, grads, missing, has_grad.tolist(), strict=True):
         if absent and anywhere > 0:
             p.grad = g
 
@@ -76,15 +69,19 @@ def average_buffers(modules: Iterable[nn.Module]) -> None:
     """Replace every floating-point buffer of `modules` by its mean over processes (one flat
     all-reduce); buffers equal in every process stay as they are."""
     buffers = [b for m in modules for b in m.buffers() if b.is_floating_point()]
-    if world_size() == 1 or not buffers:
-        return
-    flat = torch.cat([b.reshape(-1).to(torch.float32) for b in buffers])
+    if world_size() > 1 and buffers:
+        _mean_in_place(buffers)
+
+
+def _mean_in_place(tensors: list[torch.Tensor]) -> None:
+    """Each tensor becomes its mean over processes: one all-reduce of a flat float32 copy."""
+    flat = torch.cat([t.reshape(-1).to(torch.float32) for t in tensors])
     dist.all_reduce(flat)
     flat /= world_size()
     offset = 0
-    for b in buffers:
-        b.copy_(flat[offset : offset + b.numel()].view(b.shape))
-        offset += b.numel()
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view(t.shape))  # keeps channels_last
+        offset += t.numel()
 
 
 def decorrelate_rng(rank: int) -> None:
