@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -39,6 +40,9 @@ class Row:
     family: str
     overrides: tuple[str, ...]
     plain_step: str  # name of a function below: one training step written as plain PyTorch
+    # A VQ prior's row: the overrides of its first stage, built untrained (the step's cost does
+    # not depend on the first stage's weights, only on its networks and code maps).
+    first_stage: tuple[str, ...] = ()
 
 
 # The pytorch/examples DCGAN: 64x64x3, batch 64, nz 100, ngf = ndf = 64, Adam 2e-4 (0.5, 0.999).
@@ -85,6 +89,27 @@ ROWS = [
     Row("srgan_96", "srgan", SRGAN_96, "srgan_step"),
     # eriklindernoren/PyTorch-GAN's srgan.py compares VGG19 features up to phi_3,4 (its [:18]).
     Row("srgan_ref96", "srgan", (*SRGAN_96, "model.vgg_layer=relu3_4"), "srgan_step"),
+]
+VQ_DIGITS = ("experiment=vqvae_digits",)
+VQ2_PHOTOS = ("experiment=vqvae2_photos",)
+ROWS += [
+    Row("vqvae_digits", "vqvae", VQ_DIGITS, "vqvae_step"),
+    Row("vqvae2_photos", "vqvae", VQ2_PHOTOS, "vqvae_step"),
+    Row("prior_digits", "vqvae_prior", ("experiment=vqvae_prior_digits",), "prior_step", VQ_DIGITS),
+    Row(
+        "pixelcnn_digits",
+        "vqvae_prior",
+        ("experiment=vqvae_prior_digits", "model.kind=pixelcnn", "model.layers=8"),
+        "prior_step",
+        VQ_DIGITS,
+    ),
+    Row(
+        "prior2_photos",
+        "vqvae_prior",
+        ("experiment=vqvae2_prior_photos",),
+        "prior_step",
+        VQ2_PHOTOS,
+    ),
 ]
 REFERENCE_ROWS = ("dcgan_ref64", "srgan_ref96")
 DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
@@ -145,6 +170,52 @@ def srgan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     model.update_ema()
 
 
+def vqvae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    x = batch["image"] * 2 - 1
+    recon, levels = model.net(x)
+    loss = torch.nn.functional.mse_loss(recon, x)
+    loss = loss + sum(model.beta * q["commitment"] + q["codebook_loss"] for q in levels)
+    optimizers[0].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers[0].step()
+
+
+def prior_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    """Codes from the frozen first stage, then each level's cross-entropy (top conditions bottom)."""
+    with torch.no_grad():
+        codes = model.first_stage.encode(batch["image"])
+    loss = 0.0
+    for level, prior in enumerate(model.priors):
+        cond = codes[level + 1] if level + 1 < len(codes) else None
+        loss = loss + torch.nn.functional.cross_entropy(
+            prior(codes[level], None, cond), codes[level]
+        )
+    optimizers[0].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers[0].step()
+
+
+def untrained_first_stage(overrides: tuple[str, ...]) -> str:
+    """A checkpoint of the untrained VQ-VAE that `overrides` compose, for a prior row."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.utils import instantiate
+
+    from genzoo.utils.config import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = hydra_compose("train", overrides=list(overrides))
+    model = instantiate(cfg.model, _convert_="all")
+    path = os.path.join(tempfile.mkdtemp(prefix="genzoo-bench-"), "first_stage.ckpt")
+    target = f"{type(model).__module__}.{type(model).__qualname__}"
+    torch.save(
+        {"genzoo": {"model_target": target, "config": {}}, "state_dict": model.state_dict(),
+         "hyper_parameters": dict(model.hparams)},
+        path,
+    )  # fmt: skip
+    return path
+
+
 def compose(row: Row, precision: str, channels_last: bool | None):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
@@ -154,6 +225,8 @@ def compose(row: Row, precision: str, channels_last: bool | None):
     from genzoo.utils.config import config_dir
 
     overrides = [*row.overrides, f"trainer.precision={precision}"]
+    if row.first_stage:
+        overrides.append(f"model.first_stage={untrained_first_stage(row.first_stage)}")
     if channels_last is not None:  # else the config's own choice
         overrides.append(f"model.channels_last={str(channels_last).lower()}")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
@@ -294,6 +367,24 @@ def measure(
     }
 
 
+def sampling_rates(row: Row, n: int, device: str) -> dict:
+    """Images per second of a VQ prior's sampling (codes drawn one by one, then decoded), with
+    the transformer's key/value cache and without it (every position a full forward pass)."""
+    from hydra.utils import instantiate
+
+    cfg = compose(row, "32-true", None)
+    model = instantiate(cfg.model, _convert_="all").to(device).eval()
+    result = {"row": row.label, "kind": cfg.model.kind, "n": n}
+    for cached in (True, False):
+        model.sample(2, seed=0, use_cache=cached)  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        model.sample(n, seed=1, use_cache=cached)
+        _sync(device)
+        result["cached" if cached else "uncached"] = n / (time.perf_counter() - start)
+    return result
+
+
 def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
     cmd = [
         sys.executable,
@@ -357,6 +448,13 @@ def main() -> None:
     )
     layout.add_argument("--contiguous", dest="channels_last", action="store_const", const=False)
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--sampling",
+        type=int,
+        default=0,
+        metavar="N",
+        help="VQ prior rows: images/s of sampling N images with and without the cache instead",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -376,6 +474,17 @@ def main() -> None:
         return
 
     chosen = args.rows or (labels if args.families else DEFAULT_ROWS)
+    if args.sampling:
+        torch.set_grad_enabled(False)
+        for label in chosen:
+            if by_label[label].first_stage:
+                r = sampling_rates(by_label[label], args.sampling, args.device)
+                print(
+                    f"{label:<19}{r['kind']:<12} n={r['n']}: {r['cached']:.1f} img/s cached, "
+                    f"{r['uncached']:.1f} img/s uncached",
+                    flush=True,
+                )
+        return
     modes = args.modes or ["lightning", "plain"]
     results = []
     print(header(args), flush=True)

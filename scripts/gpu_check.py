@@ -32,10 +32,17 @@ CASES = [
     ),
     ("srresnet_photos", ["data.batch_size=8"]),
     ("srgan_photos", ["model.init_from=null", "data.batch_size=8", "data.hr_size=48"]),
+    ("vqvae_digits", []),
+    # Stage 2 on the vqvae_digits run of the same precision above ({runs}, {precision}).
+    (
+        "vqvae_prior_digits",
+        [*DIGITS, "model.first_stage={runs}/vqvae_digits/vqvae_digits-{precision}"],
+    ),
+    ("vqvae2_photos", ["data.batch_size=8"]),
 ]
 PRECISIONS = ["16-mixed", "bf16-mixed"]
 STEPS, MORE = 40, 20
-QUALITY = ("val/fid", "val/swd", "val/psnr", "ddp/state_mismatches")
+QUALITY = ("val/fid", "val/swd", "val/psnr", "val/nll_bits_per_code", "ddp/state_mismatches")
 
 
 TRAINER = "gpu"  # --trainer cpu runs the same plumbing on the CPU (how the tests check it)
@@ -60,6 +67,7 @@ def ddp_cases(gpus: int) -> list[tuple[str, str, list[str]]]:
 
 def train(run_root: Path, experiment: str, extra: list[str], precision: str, steps: int,
           resume: bool, trainer: str, label: str) -> tuple[int, dict, float]:  # fmt: skip
+    extra = [e.format(runs=run_root, precision=precision) for e in extra]
     args = [
         sys.executable, "-m", "genzoo.train", f"experiment={experiment}", f"trainer={trainer}",
         f"trainer.precision={precision}", f"trainer.max_steps={steps}",

@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 
 from genzoo.utils.config import config_dir
 from genzoo.utils.loggers import build_callbacks, build_loggers
+from tests.conftest import tiny_first_stage
 
 CONFIGS = config_dir()
 
@@ -32,9 +33,14 @@ def test_every_group_has_options() -> None:
 
 
 @pytest.mark.parametrize("name", options("model"))
-def test_model_configs_instantiate(make_cfg, name: str) -> None:
-    # SRGAN's first stage is a run the user names; null builds it without one.
-    cfg = make_cfg(f"model={name}", *(["model.init_from=null"] if name == "srgan" else []))
+def test_model_configs_instantiate(make_cfg, name: str, tmp_path: Path) -> None:
+    # SRGAN's first stage is a run the user names; null builds it without one. The VQ prior's
+    # is a VQ-VAE checkpoint: a tiny one of the digits' shape.
+    extra = {
+        "srgan": ["model.init_from=null"],
+        "vqvae_prior": [f"model.first_stage={tiny_first_stage(tmp_path / 'vq.ckpt', 1, 32)}"],
+    }.get(name, [])
+    cfg = make_cfg(f"model={name}", *extra)
     model = instantiate(cfg.model, _convert_="all")
     assert model.configure_optimizers() is not None
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from genzoo.callbacks.rank_agreement import disagreeing, fingerprint
 from genzoo.utils.distributed import IN_PLACE_NUMEL, average_gradients, decorrelate_rng
-from tests.conftest import BIN, free_port, run_cli
+from tests.conftest import BIN, free_port, run_cli, tiny_first_stage
 
 COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
 
@@ -41,6 +41,13 @@ FAMILIES = {
     "srgan": (
         "srgan_photos",
         ["model.init_from=null", "data.batch_size=4", "data.hr_size=48"],
+        4,
+    ),
+    "vqvae": ("vqvae_digits", ["trainer.check_val_every_n_epoch=1"], 4),
+    # Stage 2 on an untrained first stage written by the test ({first_stage}).
+    "vqvae_prior": (
+        "vqvae_prior_digits",
+        ["model.first_stage={first_stage}", "model.eval_samples=48", "model.width=32"],
         4,
     ),
 }
@@ -62,6 +69,8 @@ def summary(run_dir: Path) -> dict:
 )
 def test_ddp_two_processes_agree_then_one_process_resumes(family: str, tmp_path: Path) -> None:
     experiment, extra, batches = FAMILIES[family]
+    first_stage = tiny_first_stage(tmp_path / "first_stage.ckpt", 1, 32)
+    extra = [e.format(first_stage=first_stage) for e in extra]
     validate_every = f"trainer.val_check_interval={batches // 2}"
     common = [f"experiment={experiment}", *extra, validate_every, "trainer.limit_val_batches=2"]
     common.append("run_name=r")

@@ -7,7 +7,9 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +86,13 @@ def _listed(items: Iterable[str]) -> str:
 
 
 # Sampling options a user may set, with the tag each gets in file names.
-OPTION_TAGS = {"truncation": "psi", "noise_mode": "noise", "temperature": "temp"}
+OPTION_TAGS = {
+    "truncation": "psi",
+    "noise_mode": "noise",
+    "temperature": "temp",
+    "top_k": "topk",
+    "top_p": "topp",
+}
 
 
 def _given_options(cfg: DictConfig) -> dict[str, Any]:
@@ -97,6 +105,10 @@ def _given_options(cfg: DictConfig) -> dict[str, Any]:
         options["noise_mode"] = str(cfg.noise_mode)
     if float(cfg.temperature) != 1.0:
         options["temperature"] = float(cfg.temperature)
+    if cfg.top_k is not None:
+        options["top_k"] = int(cfg.top_k)
+    if cfg.top_p is not None:
+        options["top_p"] = float(cfg.top_p)
     return options
 
 
@@ -105,6 +117,25 @@ def _write_gif(frames: torch.Tensor, path: Path, duration_ms: int = 80) -> None:
     pil = [to_pil_image(f) for f in frames]
     pil = pil + pil[-2:0:-1]
     pil[0].save(path, save_all=True, append_images=pil[1:], duration=duration_ms, loop=0)
+
+
+@contextmanager
+def _progress(model: GenerativeModel, n: int) -> Iterator[dict[str, Any]]:
+    """For a model that samples position by position (an autoregressive prior), a progress bar
+    on stderr fed by its `progress` callback; nothing for the others."""
+    if not model.sequential_sampling:
+        yield {}
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=None, desc=f"sampling {n} images", unit="code", file=sys.stderr) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        yield {"progress": update}
 
 
 def _style_mix_grid(
@@ -174,7 +205,9 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     if model.supports("sample"):
-        images = model.sample(n, seed=int(cfg.seed), seeds=seeds, **options).cpu()
+        with _progress(model, n) as progress:
+            images = model.sample(n, seed=int(cfg.seed), seeds=seeds, **options, **progress)
+        images = images.cpu()
         if cfg.grid:
             written["samples"] = str(out_dir / f"samples_{stem}.png")
             save_image(make_grid(images, nrow=nrow), written["samples"])

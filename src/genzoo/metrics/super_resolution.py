@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.image import peak_signal_noise_ratio as tm_psnr
 from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
+
+from genzoo.metrics.reconstruction import per_image_psnr
 
 _Y_WEIGHTS = (65.481, 128.553, 24.966)
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -40,10 +41,6 @@ def _check_sizes(sr: torch.Tensor, hr: torch.Tensor) -> None:
         raise ValueError(f"SR {tuple(sr.shape)} and HR {tuple(hr.shape)} images differ in size")
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return tm_psnr(a, b, data_range=1.0, reduction="none", dim=(1, 2, 3))
-
-
 def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return tm_ssim(a, b, data_range=1.0, reduction="none")  # type: ignore[return-value]
 
@@ -51,7 +48,7 @@ def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def y_psnr(sr: torch.Tensor, hr: torch.Tensor, border: int) -> torch.Tensor:
     """(B,) Y-channel PSNR in dB per image; identical images give inf."""
     _check_sizes(sr, hr)
-    return _psnr(protocol_y(sr, border), protocol_y(hr, border))
+    return per_image_psnr(protocol_y(sr, border), protocol_y(hr, border))
 
 
 def y_ssim(sr: torch.Tensor, hr: torch.Tensor, border: int) -> torch.Tensor:
@@ -80,7 +77,7 @@ def sr_metrics(
     for prefix, images in candidates.items():
         _check_sizes(images, hr)
         y = protocol_y(images, border)
-        metrics[f"{prefix}psnr"] = _psnr(y, hr_y)
+        metrics[f"{prefix}psnr"] = per_image_psnr(y, hr_y)
         metrics[f"{prefix}ssim"] = _ssim(y, hr_y)
         metrics[f"{prefix}hf_ratio"] = high_frequency_energy(images, border) / hr_hf
     return metrics

@@ -40,6 +40,9 @@ class GenerativeModel(L.LightningModule):
     # genzoo-sample refuses an option the model would ignore.
     sample_options: ClassVar[frozenset[str]] = frozenset()
     interpolation_spaces: ClassVar[tuple[str, ...]] = ("z",)
+    # True where `sample` draws position by position and takes a `progress(done, total)`
+    # callback, which genzoo-sample shows as a progress bar.
+    sequential_sampling: ClassVar[bool] = False
     monitor: ClassVar[str | None] = None
     monitor_mode: ClassVar[str] = "min"
 

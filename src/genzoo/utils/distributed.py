@@ -28,6 +28,24 @@ def mean_over_processes(value: torch.Tensor) -> torch.Tensor:
     return value / world_size()
 
 
+def sum_over_processes(value: torch.Tensor) -> torch.Tensor:
+    """The sum of `value` over all processes (e.g. code counts of each process's batch)."""
+    if world_size() == 1:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value)
+    return value
+
+
+def from_first_process(value: torch.Tensor) -> torch.Tensor:
+    """Rank 0's `value` in every process: a random choice made once for all of them."""
+    if world_size() == 1:
+        return value
+    value = value.detach().clone().contiguous()
+    dist.broadcast(value, src=0)
+    return value
+
+
 # Gradients at least this large are all-reduced where they lie; smaller ones travel together in
 # one flat buffer (one message instead of many small ones). Copying a large gradient into a
 # flat buffer and back costs about as much as sending it on a CPU.

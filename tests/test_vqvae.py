@@ -1,0 +1,286 @@
+"""VQ-VAE / VQ-VAE-2 and the autoregressive prior: quantiser mechanics, prior causality and
+cached sampling, both stages learning on digits through the CLIs, exact resume, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from genzoo.errors import GenzooError
+from genzoo.models.vqvae import VQVAE
+from genzoo.models.vqvae_prior import FirstStageError, read_first_stage
+from genzoo.networks.priors import CausalTransformer, GatedPixelCNN, filter_logits, sample_codes
+from genzoo.networks.quantizer import VectorQuantizer
+from genzoo.train import train
+from genzoo.utils.checkpoint import load_model
+from tests.conftest import run_cli
+
+# ----- the quantiser --------------------------------------------------------------------
+
+
+def test_straight_through_gradient_reaches_the_encoder() -> None:
+    encoder = torch.nn.Conv2d(3, 8, 1)
+    quantizer = VectorQuantizer(16, 8).train()
+    out = quantizer(encoder(torch.randn(2, 3, 4, 4)))
+    out["quantized"].pow(2).sum().backward()  # a loss on the decoder side only
+    assert encoder.weight.grad is not None and encoder.weight.grad.abs().sum() > 0
+    assert out["codes"].shape == (2, 4, 4) and out["codes"].dtype == torch.long
+
+
+def test_ema_moves_assigned_codes_toward_their_encodings() -> None:
+    torch.manual_seed(0)
+    quantizer = VectorQuantizer(4, 2, decay=0.5, restart_after=0).train()
+    quantizer.codebook.copy_(torch.tensor([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0], [5.0, -5.0]]))
+    quantizer.embed_sum.copy_(quantizer.codebook)
+    quantizer.cluster_size.fill_(1.0)
+    target = torch.tensor([1.0, 1.0])  # every vector near code 0
+    z = (target[None, :, None, None] + 0.01 * torch.randn(1, 2, 8, 8)).contiguous()
+    before = (quantizer.codebook[0] - target).norm()
+    for _ in range(3):
+        quantizer(z)
+    assert (quantizer.codebook[0] - target).norm() < 0.25 * before
+    torch.testing.assert_close(quantizer.codebook[1], torch.tensor([5.0, 5.0]), atol=1e-3, rtol=0)
+
+
+def test_dead_codes_restart_at_encoder_outputs() -> None:
+    torch.manual_seed(0)
+    quantizer = VectorQuantizer(8, 2, restart_after=2).train()
+    quantizer.codebook.copy_(torch.randn(8, 2) * 100)  # far from every encoding: unused
+    quantizer.codebook[0] = 0.0
+    z = torch.randn(1, 2, 4, 4) * 0.1
+    quantizer(z)
+    assert int(quantizer.restarts) == 0
+    quantizer(z)
+    assert int(quantizer.restarts) >= 6
+    flat = z.flatten(2).squeeze(0).t()  # (16, 2)
+    nearest = torch.cdist(quantizer.codebook, flat).min(1).values
+    assert (nearest < 0.01).sum() >= 6, "restarted codes sit at encoder outputs"
+    assert "steps_unused" in quantizer.state_dict() and "cluster_size" in quantizer.state_dict()
+
+
+def test_kmeans_initialisation_finds_the_clusters() -> None:
+    torch.manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0], [0.0, -3.0]])
+    points = centres.repeat_interleave(16, 0) + 0.05 * torch.randn(64, 2)
+    quantizer = VectorQuantizer(4, 2, kmeans_init=True, restart_after=0).train()
+    quantizer(points.t().reshape(1, 2, 8, 8))
+    assert bool(quantizer.initialized)
+    assert torch.cdist(centres, quantizer.codebook).min(1).values.max() < 0.3
+
+
+# ----- the priors -----------------------------------------------------------------------
+def _priors() -> list[torch.nn.Module]:
+    torch.manual_seed(0)
+    return [
+        GatedPixelCNN(16, width=16, layers=8, num_classes=3, cond_codes=5).eval(),
+        CausalTransformer(16, (6, 6), width=32, layers=2, heads=2, num_classes=3, cond_codes=5).eval(),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["pixelcnn", "transformer"])
+def test_prior_is_causal_without_a_blind_spot(index: int) -> None:
+    prior = _priors()[index]
+    codes, labels, cond = (
+        torch.randint(16, (2, 6, 6)),
+        torch.tensor([0, 2]),
+        torch.randint(5, (2, 3, 3)),
+    )
+    base = prior(codes, labels, cond)
+    for i in range(36):
+        later = codes.clone()
+        later.view(2, -1)[:, i:] = (later.view(2, -1)[:, i:] + 1) % 16  # positions >= i change
+        moved = (prior(later, labels, cond) - base).abs().amax(dim=(0, 1)).flatten()
+        assert moved[: i + 1].max() < 1e-5, f"the output at or before {i} saw a later code"
+        if i < 35:  # ... and one earlier code alone reaches the last position (no blind spot)
+            one = codes.clone()
+            one.view(2, -1)[:, i] = (one.view(2, -1)[:, i] + 1) % 16
+            assert (prior(one, labels, cond) - base)[:, :, 5, 5].abs().max() > 1e-6, i
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["pixelcnn", "transformer"])
+def test_cached_sampling_equals_uncached_sampling(index: int) -> None:
+    prior = _priors()[index]
+    labels, cond = torch.tensor([0, 1, 2]), torch.randint(5, (1, 3, 3)).expand(3, -1, -1)
+    draws = [
+        sample_codes(prior, 3, (6, 6), torch.Generator().manual_seed(7), labels, cond, use_cache=c)
+        for c in (True, False)
+    ]
+    assert torch.equal(draws[0], draws[1])
+    other = sample_codes(prior, 3, (6, 6), torch.Generator().manual_seed(8), labels, cond)
+    assert not torch.equal(draws[0], other)
+
+
+def test_top_k_and_top_p_keep_the_likely_codes() -> None:
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    assert torch.isfinite(filter_logits(logits, top_k=2)).tolist() == [[True, True, False, False]]
+    assert torch.isfinite(filter_logits(logits, top_p=0.7)).tolist() == [[True, True, False, False]]
+    assert torch.isfinite(filter_logits(logits, top_p=0.9)).sum() == 3
+
+
+# ----- both stages on digits, through the CLIs ----------------------------------------
+STAGE1 = [
+    "experiment=vqvae_digits",
+    "trainer.max_epochs=5",
+    "trainer.check_val_every_n_epoch=1",
+    "callbacks.image_grid.every_n_steps=0",
+    "logger=csv",
+]
+STAGE2 = [
+    "experiment=vqvae_prior_digits",
+    "trainer.max_epochs=4",
+    "trainer.check_val_every_n_epoch=1",
+    "callbacks.image_grid.every_n_steps=0",
+    "model.width=32",
+    "model.layers=2",
+    "model.eval_samples=100",
+    "logger=csv",
+]
+
+
+def read_metric(run_dir: Path, name: str) -> list[float]:
+    with open(run_dir / "csv" / "metrics.csv") as fh:
+        return [float(row[name]) for row in csv.DictReader(fh) if row.get(name)]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Stage 1 (about 120 steps) and stage 2 on it (about 90 steps), as a user runs them."""
+    cwd = tmp_path_factory.mktemp("vq")
+    first = run_cli("genzoo-train", *STAGE1, "run_name=stage1", cwd=cwd)
+    assert first.returncode == 0, first.stderr[-3000:]
+    stage1 = cwd / "runs" / "vqvae_digits" / "stage1"
+    second = run_cli(
+        "genzoo-train", *STAGE2, f"model.first_stage={stage1}", "run_name=stage2", cwd=cwd
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    return {"cwd": cwd, "stage1": stage1, "stage2": cwd / "runs" / "vqvae_prior_digits" / "stage2"}
+
+
+def test_vqvae_learns_on_digits_and_uses_its_codebook(pipeline) -> None:
+    mse, psnr = (
+        read_metric(pipeline["stage1"], "val/mse"),
+        read_metric(pipeline["stage1"], "val/psnr"),
+    )
+    perplexity = read_metric(pipeline["stage1"], "val/perplexity")
+    usage = read_metric(pipeline["stage1"], "val/code_usage")
+    assert len(mse) == 5 and mse[-1] < 0.5 * mse[0], mse
+    assert psnr[-1] > 25, psnr  # the digits VAE reaches 25.5 dB after 1,380 steps
+    assert perplexity[-1] > 16 and usage[-1] > 0.5, (perplexity, usage)
+    model, _ = load_model(pipeline["stage1"])
+    x = torch.rand(3, 1, 32, 32)
+    codes = model.encode(x)
+    assert [tuple(c.shape) for c in codes] == [(3, 8, 8)] and codes[0].dtype == torch.long
+    assert model.decode(codes).shape == x.shape
+
+
+def test_prior_nll_falls_and_samples_vary(pipeline) -> None:
+    nll = read_metric(pipeline["stage2"], "val/nll_bits_per_code")
+    assert len(nll) == 4 and nll[-1] < 0.7 * 6.0, nll  # from log2(64) = 6 bits at the start
+    assert nll[-1] < nll[0], nll
+    bound = read_metric(pipeline["stage2"], "val/bpd_bound")
+    assert 0 < bound[-1] < 8, bound
+    assert read_metric(pipeline["stage2"], "val/class_entropy")[-1] > 1.0
+    model, _ = load_model(pipeline["stage2"])
+    samples = model.sample(16, seed=1)
+    assert samples.shape == (16, 1, 32, 32) and samples.std(0).mean() > 0.05
+    assert torch.equal(samples, model.sample(16, seed=1))
+
+
+def test_sample_and_eval_clis_on_the_prior(pipeline) -> None:
+    cwd, stage2 = pipeline["cwd"], pipeline["stage2"]
+    out = cwd / "samples"
+    result = run_cli(
+        "genzoo-sample", f"run={stage2}", "n=8", "top_k=20", "temperature=0.9",
+        "individual=true", f"out_dir={out}", cwd=cwd,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "topk20" in written["samples"] and "temp0.9" in written["samples"]
+    assert len(list(Path(written["individual"]).glob("*.png"))) == 8
+    assert "sampling 8 images" in result.stderr  # the progress bar
+    result = run_cli("genzoo-eval", f"run={stage2}", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((stage2 / "eval_val.json").read_text())["metrics"]
+    assert {"nll_bits_per_code", "bpd_bound", "fid", "swd", "class_entropy"} <= set(metrics)
+    result = run_cli(
+        "genzoo-sample", f"run={pipeline['stage1']}", "reconstruct=val", "n=8",
+        f"out_dir={out}", cwd=cwd,
+    )  # fmt: skip
+    assert result.returncode == 0 and "reconstructions" in result.stdout, result.stderr[-2000:]
+
+
+# ----- resume and errors ----------------------------------------------------------------
+SHORT = ["trainer=cpu", "trainer.limit_train_batches=4", "trainer.limit_val_batches=1"]
+SHORT += ["trainer.check_val_every_n_epoch=1", "callbacks.image_grid.every_n_steps=0"]
+SHORT += ["trainer.deterministic=true"]
+
+
+def _state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _resume_matches(make_cfg, args: list[str], tmp_path: Path) -> dict:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
+    train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
+    train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
+    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    assert a["global_step"] == b["global_step"] == 16
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")
+    opt_a, opt_b = a["optimizer_states"][0]["state"], b["optimizer_states"][0]["state"]
+    for idx in opt_a:
+        torch.testing.assert_close(opt_b[idx]["exp_avg_sq"], opt_a[idx]["exp_avg_sq"])
+    return a
+
+
+def test_vqvae_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
+    # restart_after=3: codes restart during the run, so their counters must resume exactly too
+    args = ["experiment=vqvae_digits", *SHORT, "model.restart_after=3", "model.kmeans_init=true"]
+    state = _resume_matches(make_cfg, args, tmp_path)
+    assert "net.quantizers.0.cluster_size" in state["state_dict"]
+    assert int(state["state_dict"]["net.quantizers.0.restarts"]) > 0
+
+
+def test_prior_resume_matches_and_a_changed_first_stage_is_refused(
+    pipeline, make_cfg, tmp_path: Path
+) -> None:
+    stage1 = tmp_path / "stage1.ckpt"
+    stage1.write_bytes((pipeline["stage1"] / "checkpoints" / "last.ckpt").read_bytes())
+    args = ["experiment=vqvae_prior_digits", *SHORT, f"model.first_stage={stage1}"]
+    args += ["model.width=32", "model.layers=2", "model.eval_samples=8"]
+    _resume_matches(make_cfg, args, tmp_path)
+    changed = _state(stage1)
+    changed["state_dict"]["net.decoder.body.0.bias"] += 0.1
+    torch.save(changed, stage1)
+    with pytest.raises(FirstStageError, match="has changed since this prior was trained"):
+        train(make_cfg(*args, "trainer.max_epochs=5", "resume=true", run_dir=tmp_path / "split"))
+
+
+def test_first_stage_of_another_family_or_missing_is_a_clear_error(make_cfg, tmp_path) -> None:
+    vae = tmp_path / "vae"
+    train(make_cfg("experiment=vae_digits", "trainer.max_steps=2", run_dir=vae))
+    with pytest.raises(FirstStageError, match="is a VAE run, not a VQ-VAE one"):
+        read_first_stage(str(vae))
+    with pytest.raises(GenzooError, match="model.first_stage.*neither a run directory"):
+        train(
+            make_cfg(
+                "experiment=vqvae_prior_digits",
+                f"model.first_stage={tmp_path / 'missing'}",
+                run_dir=tmp_path / "p",
+            )
+        )
+
+
+def test_vqvae2_has_two_code_maps_and_reconstructs() -> None:
+    model = VQVAE(image_channels=3, image_size=64, levels=2, num_codes=32, code_dim=16)
+    codes = model.encode(torch.rand(2, 3, 64, 64))
+    assert [tuple(c.shape) for c in codes] == [(2, 16, 16), (2, 8, 8)]
+    assert model.reconstruct(torch.rand(2, 3, 64, 64)).shape == (2, 3, 64, 64)
+    assert VQVAE.check_hparams({"image_size": 36, "downsample": 4, "levels": 2}) == {
+        "image_size": "is 36, not a multiple of 8 (downsample x levels)"
+    }
