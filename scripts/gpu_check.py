@@ -32,13 +32,17 @@ CASES = [
     ),
     ("srresnet_photos", ["data.batch_size=8"]),
     ("srgan_photos", ["model.init_from=null", "data.batch_size=8", "data.hr_size=48"]),
-    ("vqvae_digits", []),
+    ("vqvae_digits", ["trainer.check_val_every_n_epoch=1"]),
     # Stage 2 on the vqvae_digits run of the same precision above ({runs}, {precision}).
     (
         "vqvae_prior_digits",
-        [*DIGITS, "model.first_stage={runs}/vqvae_digits/vqvae_digits-{precision}"],
+        [
+            *DIGITS,
+            "trainer.check_val_every_n_epoch=1",
+            "model.first_stage={runs}/vqvae_digits/vqvae_digits-{precision}",
+        ],
     ),
-    ("vqvae2_photos", ["data.batch_size=8"]),
+    ("vqvae2_photos", ["data.batch_size=8", "trainer.check_val_every_n_epoch=1"]),
 ]
 PRECISIONS = ["16-mixed", "bf16-mixed"]
 STEPS, MORE = 40, 20

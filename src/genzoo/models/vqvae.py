@@ -113,6 +113,8 @@ class VQVAE(GenerativeModel):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         t = self._terms(batch["image"])
         loss = t["mse"] + self.beta * t["commitment"] + t["codebook"]
+        # The epoch's mean: Lightning sums it without a host sync and logs it at the epoch's end.
+        self.log("train/mse_epoch", t["mse"].detach(), on_step=False, on_epoch=True, sync_dist=True)
         if self.logging_now():
             logs = {"train/loss": loss, "train/mse": t["mse"], "train/commitment": t["commitment"]}
             for level, codes in enumerate(t["codes"]):

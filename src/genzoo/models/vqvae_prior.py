@@ -215,6 +215,8 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
         codes = self.first_stage.encode(batch["image"])
         bits = self._bits_per_code(self.code_nll(codes, self._labels(batch)))
         loss = bits["nll_bits_per_code"].mean() * math.log(2)  # nats per code
+        epoch_mean = bits["nll_bits_per_code"].mean().detach()
+        self.log("train/nll_bits_per_code_epoch", epoch_mean, on_epoch=True, sync_dist=True)
         if self.logging_now():
             self.log_dict({f"train/{k}": v.mean() for k, v in bits.items()}, on_step=True)
         return loss
@@ -293,8 +295,13 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
             return torch.cat(
                 [
                     self.sample(
-                        1, s, None if labels is None else labels[i : i + 1], temperature,
-                        top_k, top_p, use_cache=use_cache,
+                        1,
+                        s,
+                        None if labels is None else labels[i : i + 1],
+                        temperature,
+                        top_k,
+                        top_p,
+                        use_cache=use_cache,
                     )  # fmt: skip
                     for i, s in enumerate(seeds)
                 ]
