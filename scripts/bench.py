@@ -375,6 +375,19 @@ def sampling_rates(row: Row, n: int, device: str) -> dict:
     cfg = compose(row, "32-true", None)
     model = instantiate(cfg.model, _convert_="all").to(device).eval()
     result = {"row": row.label, "kind": cfg.model.kind, "n": n}
+    # What a training step spends on encoding its batch with the frozen first stage.
+    datamodule = instantiate(cfg.data, _convert_="all")
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))["image"].to(device)
+    model.first_stage.encode(batch)
+    times = []
+    for _ in range(10):
+        _sync(device)
+        start = time.perf_counter()
+        model.first_stage.encode(batch)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    result["encode_s"] = statistics.median(times)
     for cached in (True, False):
         model.sample(2, seed=0, use_cache=cached)  # warm-up
         _sync(device)
@@ -481,7 +494,8 @@ def main() -> None:
                 r = sampling_rates(by_label[label], args.sampling, args.device)
                 print(
                     f"{label:<19}{r['kind']:<12} n={r['n']}: {r['cached']:.1f} img/s cached, "
-                    f"{r['uncached']:.1f} img/s uncached",
+                    f"{r['uncached']:.1f} img/s uncached; encoding a training batch "
+                    f"{r['encode_s']:.4f} s",
                     flush=True,
                 )
         return
