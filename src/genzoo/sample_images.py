@@ -191,7 +191,9 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     stem = f"{step}_{_seed_tag(cfg, seeds)}{_option_tag(cfg)}"
     written: dict[str, str] = {}
     n = len(seeds) if seeds else int(cfg.n)
-    nrow = cfg.nrow or max(1, int(math.sqrt(n)))
+    # A class-conditional model cycles through its classes: one class per column.
+    classes = int(model.hparams.get("num_classes") or 0)
+    nrow = cfg.nrow or (classes if 1 < classes <= n else max(1, int(math.sqrt(n))))
     options = _given_options(cfg)  # check_request made sure the model takes each of them
     unreadable: list[str] = []
 

@@ -133,8 +133,11 @@ class VectorQuantizer(nn.Module):
     @torch.no_grad()
     def _kmeans_init(self, flat: torch.Tensor, iterations: int = 10) -> None:
         """Lloyd's k-means on the first batch's vectors (process 0's) as the initial codebook."""
-        pick = torch.randperm(len(flat), device=flat.device)[: self.num_codes]
-        centres = flat[pick % len(flat)].clone()
+        if len(flat) >= self.num_codes:
+            pick = torch.randperm(len(flat), device=flat.device)[: self.num_codes]
+        else:  # fewer vectors than codes: some start alike, and restarts separate them later
+            pick = torch.randint(len(flat), (self.num_codes,), device=flat.device)
+        centres = flat[pick].clone()
         for _ in range(iterations):
             assign = (centres.pow(2).sum(1)[None] - 2 * flat @ centres.t()).argmin(1)
             counts = torch.bincount(assign, minlength=self.num_codes).float()
