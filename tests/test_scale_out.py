@@ -47,7 +47,12 @@ FAMILIES = {
     # Stage 2 on an untrained first stage written by the test ({first_stage}).
     "vqvae_prior": (
         "vqvae_prior_digits",
-        ["model.first_stage={first_stage}", "model.eval_samples=48", "model.width=32"],
+        [
+            "model.first_stage={first_stage}",
+            "model.eval_samples=48",
+            "model.width=32",
+            "trainer.check_val_every_n_epoch=1",
+        ],
         4,
     ),
 }
