@@ -216,7 +216,13 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
         bits = self._bits_per_code(self.code_nll(codes, self._labels(batch)))
         loss = bits["nll_bits_per_code"].mean() * math.log(2)  # nats per code
         epoch_mean = bits["nll_bits_per_code"].mean().detach()
-        self.log("train/nll_bits_per_code_epoch", epoch_mean, on_epoch=True, sync_dist=True)
+        self.log(
+            "train/nll_bits_per_code_epoch",
+            epoch_mean,
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+        )
         if self.logging_now():
             self.log_dict({f"train/{k}": v.mean() for k, v in bits.items()}, on_step=True)
         return loss
