@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -201,19 +201,17 @@ def untrained_first_stage(overrides: tuple[str, ...]) -> str:
     from hydra import initialize_config_dir
     from hydra.utils import instantiate
 
+    from genzoo.utils.checkpoint import save_bare_checkpoint
     from genzoo.utils.config import config_dir
 
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = hydra_compose("train", overrides=list(overrides))
     model = instantiate(cfg.model, _convert_="all")
-    path = os.path.join(tempfile.mkdtemp(prefix="genzoo-bench-"), "first_stage.ckpt")
-    target = f"{type(model).__module__}.{type(model).__qualname__}"
-    torch.save(
-        {"genzoo": {"model_target": target, "config": {}}, "state_dict": model.state_dict(),
-         "hyper_parameters": dict(model.hparams)},
-        path,
-    )  # fmt: skip
-    return path
+    return str(
+        save_bare_checkpoint(
+            model, Path(tempfile.mkdtemp(prefix="genzoo-bench-")) / "first_stage.ckpt"
+        )
+    )
 
 
 def compose(row: Row, precision: str, channels_last: bool | None):

@@ -64,17 +64,11 @@ def tiny_first_stage(path: Path, channels: int, image_size: int, levels: int = 1
     """An untrained, tiny VQ-VAE checkpoint in genzoo's format: a first stage for prior tests
     that need its shapes, not its quality."""
     from genzoo.models.vqvae import VQVAE
+    from genzoo.utils.checkpoint import save_bare_checkpoint
 
     model = VQVAE(channels, image_size, levels, hidden_channels=16, res_blocks=1, res_channels=8,
                   num_codes=16, code_dim=8)  # fmt: skip
-    target = f"{VQVAE.__module__}.{VQVAE.__qualname__}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"genzoo": {"model_target": target, "config": {}}, "state_dict": model.state_dict(),
-         "hyper_parameters": dict(model.hparams)},
-        path,
-    )  # fmt: skip
-    return path
+    return save_bare_checkpoint(model, path)
 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:

@@ -77,3 +77,21 @@ def load_model(
         )
     meta = dict(meta, checkpoint_path=str(path), global_step=ckpt.get("global_step"))
     return model.to(device).eval(), meta
+
+
+def save_bare_checkpoint(model: GenerativeModel, path: str | Path) -> Path:
+    """A genzoo checkpoint of a model built outside a run (its weights and hyper-parameters,
+    no training state): what `load_model` and a VQ prior's `model.first_stage` read. For
+    tools and tests that need a model of some shape, not a trained one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = f"{type(model).__module__}.{type(model).__qualname__}"
+    torch.save(
+        {
+            "genzoo": {"model_target": target, "config": {}},
+            "state_dict": model.state_dict(),
+            "hyper_parameters": dict(model.hparams),
+        },
+        path,
+    )
+    return path
