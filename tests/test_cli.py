@@ -162,6 +162,7 @@ def test_sample_of_missing_run_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "neither a run directory nor a checkpoint" in result.stderr
 
 
+@pytest.mark.slow  # 15 s: three training processes
 def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
     result = run(
         "genzoo-train", "-m", *QUICK, "model.latent_dim=4,8", "run_name=sweep", cwd=tmp_path

@@ -24,7 +24,14 @@ def data_overrides(name: str, root: Path) -> list[str]:
     return ["data.download=false"]
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+# Priors over real data sets: their wiring is that of the embedded priors (slow: 5 s each).
+REAL_DATA_PRIORS = ("vqvae_prior_cifar10", "vqvae2_prior_celeba64")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in REAL_DATA_PRIORS else n for n in EXPERIMENTS],
+)
 def test_experiment_fast_dev_run(make_cfg, fake_data_root: Path, tmp_path: Path, name: str) -> None:
     cfg = make_cfg(
         f"experiment={name}",
