@@ -14,6 +14,7 @@ image dimension, with p(x | z) the first stage's fitted discretised logistic; FI
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import warnings
@@ -47,13 +48,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def _read_once(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
+    """The checkpoint and its sha256, read once per file version: the config check and the
+    model's construction both ask for it at start-up."""
+    from genzoo.utils.checkpoint import read_checkpoint
+
+    return read_checkpoint(path), _sha256(path)
+
+
 def read_first_stage(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """(description, weights) of the VQ-VAE run or checkpoint `path`; errors say what to do."""
-    from genzoo.utils.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
+    from genzoo.utils.checkpoint import CheckpointError, find_checkpoint
 
     try:
-        ckpt_path = find_checkpoint(path)
-        ckpt = read_checkpoint(ckpt_path)
+        ckpt_path = find_checkpoint(path).resolve()
+        stat = ckpt_path.stat()
+        ckpt, digest = _read_once(ckpt_path, stat.st_mtime_ns, stat.st_size)
     except CheckpointError as err:
         raise FirstStageError(
             f"model.first_stage={path} is not a usable VQ-VAE run: {err}"
@@ -66,8 +77,8 @@ def read_first_stage(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]
             "directory"
         )
     info = {
-        "checkpoint": str(ckpt_path.resolve()),
-        "sha256": _sha256(ckpt_path),
+        "checkpoint": str(ckpt_path),
+        "sha256": digest,
         "hparams": dict(ckpt.get("hyper_parameters", {})),
     }
     return info, ckpt["state_dict"]
