@@ -111,7 +111,28 @@ ROWS += [
         VQ2_PHOTOS,
     ),
 ]
-REFERENCE_ROWS = ("dcgan_ref64", "srgan_ref96")
+# Image-to-image: the embedded defaults, and the papers' 256x256 batch-1 setting of
+# junyanz/pytorch-CycleGAN-and-pix2pix (unet_256 / resnet_9blocks, PatchGAN 70x70, fp32).
+PIX2PIX_256 = ("model=pix2pix", "data=facades_synth", "data.image_size=256", "data.batch_size=1")
+CYCLEGAN_256 = ("model=cyclegan", "data=photos_warm", "data.batch_size=1")
+ROWS += [
+    Row("pix2pix_facades_synth", "pix2pix", ("experiment=pix2pix_facades_synth",), "pix2pix_step"),
+    Row("cyclegan_photos", "cyclegan", ("experiment=cyclegan_photos",), "cyclegan_step"),
+    Row("pix2pix_ref256", "pix2pix", PIX2PIX_256, "pix2pix_step"),
+    Row(
+        "cyclegan_ref256",
+        "cyclegan",
+        (*CYCLEGAN_256, "data.image_size=256", "data.crop_size=256"),
+        "cyclegan_step",
+    ),
+    Row(
+        "cyclegan_ref128",
+        "cyclegan",
+        (*CYCLEGAN_256, "data.image_size=128", "data.crop_size=128"),
+        "cyclegan_step",
+    ),
+]
+REFERENCE_ROWS = ("dcgan_ref64", "srgan_ref96", "pix2pix_ref256", "cyclegan_ref256", "cyclegan_ref128")
 DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
 
 
@@ -195,6 +216,44 @@ def prior_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     optimizers[0].step()
 
 
+def _two_player_step(model, optimizers: list, d_terms, g_terms) -> None:
+    """D's step, then G's with D's gradients off, as the references' loops do."""
+    opt_g, opt_d = optimizers
+    opt_d.zero_grad(set_to_none=True)
+    for term in d_terms():
+        term.backward()
+    opt_d.step()
+    model.discriminator.requires_grad_(False)
+    opt_g.zero_grad(set_to_none=True)
+    for term in g_terms():
+        term.backward()
+    opt_g.step()
+    model.discriminator.requires_grad_(True)
+
+
+def pix2pix_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    source, target = model.split(batch)
+    x, y = source * 2 - 1, target * 2 - 1
+    fake = model.generator(x)
+    _two_player_step(
+        model,
+        optimizers,
+        lambda: model.d_loss_terms(x, y, fake.detach(), {}),
+        lambda: model.g_loss_terms(x, y, fake, {}),
+    )
+
+
+def cyclegan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    a, b = batch["A"] * 2 - 1, batch["B"] * 2 - 1
+    fake_b, fake_a = model.generator["AtoB"](a), model.generator["BtoA"](b)
+    _two_player_step(
+        model,
+        optimizers,
+        lambda: model.d_loss_terms(a, b, fake_a.detach(), fake_b.detach(), {}),
+        lambda: model.g_loss_terms(a, b, fake_a, fake_b, {}),
+    )
+
+
 def untrained_first_stage(overrides: tuple[str, ...]) -> str:
     """A checkpoint of the untrained VQ-VAE that `overrides` compose, for a prior row."""
     from hydra import compose as hydra_compose
@@ -259,6 +318,7 @@ def plain_loop(cfg, model, datamodule, row: Row, steps: int, warmup: int, device
     model.apply_memory_format()
     configured = model.configure_optimizers()
     configured = configured["optimizer"] if isinstance(configured, dict) else configured
+    configured = configured[0] if isinstance(configured, tuple) else configured  # (opts, scheds)
     optimizers = configured if isinstance(configured, list) else [configured]
     step_fn: Callable = globals()[row.plain_step]
     autocast = torch.autocast(

@@ -43,10 +43,12 @@ CASES = [
         ],
     ),
     ("vqvae2_photos", ["data.batch_size=8", "trainer.check_val_every_n_epoch=1"]),
+    ("pix2pix_facades_synth", []),
+    ("cyclegan_photos", []),
 ]
 PRECISIONS = ["16-mixed", "bf16-mixed"]
 STEPS, MORE = 40, 20
-QUALITY = ("val/fid", "val/swd", "val/psnr", "val/nll_bits_per_code", "ddp/state_mismatches")
+QUALITY = ("val/fid", "val/swd", "val/psnr", "val/gain_AtoB", "val/nll_bits_per_code", "ddp/state_mismatches")
 
 
 TRAINER = "gpu"  # --trainer cpu runs the same plumbing on the CPU (how the tests check it)

@@ -55,6 +55,16 @@ FAMILIES = {
         ],
         4,
     ),
+    "pix2pix": (
+        "pix2pix_facades_synth",
+        ["model.width=8", "model.d_width=8", "data.batch_size=4", "data.val_pairs=8"],
+        4,
+    ),
+    "cyclegan": (
+        "cyclegan_photos",
+        ["model.width=8", "model.blocks=1", "data.batch_size=4", "data.val_crops=8"],
+        4,
+    ),
 }
 # The default suite keeps one family of each kind of optimization; the others are `slow`.
 DEFAULT_SUITE = ("vae", "dcgan")

@@ -77,6 +77,8 @@ class ImageGridLogger(L.Callback):
             panels = self._upscale_panels(trainer, model)
             if panels is not None:
                 out["upscaled"] = panels
+        if model.supports("translate"):
+            out.update(self._translation_panels(trainer, model))
         if model.supports("interpolate"):
             rows = [
                 model.interpolate(
@@ -104,6 +106,34 @@ class ImageGridLogger(L.Callback):
         if not rows:
             return None
         return make_grid(torch.cat([r.cpu() for r in rows]), nrow=4, padding=4, pad_value=1.0)
+
+    def _translation_panels(
+        self, trainer: L.Trainer, model: GenerativeModel
+    ) -> dict[str, torch.Tensor]:
+        """One panel per direction the model learned, a row per held-out image: input |
+        output | target for paired models (Pix2Pix), input | output | back again (| true
+        output, where the held-out pairs are aligned) for both-way ones (CycleGAN)."""
+        batch = self._reference_batch(trainer)
+        if batch is None:
+            return {}
+        directions = list(getattr(model, "directions", ()))
+        both_ways = len(directions) == 2
+        aligned = not both_ways or ("aligned" in batch and bool(batch["aligned"].all()))
+        panels = {}
+        for direction in directions:
+            source, target = direction[0], direction[-1]
+            x = batch[source][:8].to(model.device)
+            y = model.translate(x, direction)
+            columns = [x, y]
+            if both_ways:
+                columns.append(model.translate(y, f"{target}to{source}"))
+            if aligned:
+                columns.append(batch[target][:8].to(model.device))
+            rows = torch.stack(columns, 1).flatten(0, 1)  # image by image, column by column
+            panels[f"translate_{direction}"] = make_grid(
+                rows.cpu(), nrow=len(columns), padding=2, pad_value=1.0
+            )
+        return panels
 
     def log_grids(self, trainer: L.Trainer, model: L.LightningModule) -> None:
         if not trainer.is_global_zero or not isinstance(model, GenerativeModel):

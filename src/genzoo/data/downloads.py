@@ -12,8 +12,8 @@ from pathlib import Path
 from genzoo.data.errors import DatasetError
 
 
-def md5sum(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5()
+def md5sum(path: Path, chunk: int = 1 << 20, algorithm: str = "md5") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
@@ -28,7 +28,8 @@ def looks_like_html(path: Path) -> bool:
 
 
 def check_file(path: Path, md5: str | None, hint: str) -> None:
-    """Raise a DatasetError naming `path` if it is missing, an HTML page or fails its checksum."""
+    """Raise a DatasetError naming `path` if it is missing, an HTML page or fails its checksum
+    (`md5`: an MD5 or SHA-256 hex digest, or None)."""
     if not path.is_file():
         raise DatasetError(f"missing dataset file {path}. {hint}")
     if looks_like_html(path):
@@ -36,9 +37,11 @@ def check_file(path: Path, md5: str | None, hint: str) -> None:
             f"{path} is an HTML page, not the dataset file (the host refused the "
             f"download). Delete it and fetch the file by hand. {hint}"
         )
-    if md5 is not None and (actual := md5sum(path)) != md5:
+    # A 64-digit checksum is SHA-256 (as published for some archives), a 32-digit one MD5.
+    algorithm = "sha256" if md5 is not None and len(md5) == 64 else "md5"
+    if md5 is not None and (actual := md5sum(path, algorithm=algorithm)) != md5:
         raise DatasetError(
-            f"{path} fails its checksum (md5 {actual}, expected {md5}): the file is "
+            f"{path} fails its checksum ({algorithm} {actual}, expected {md5}): the file is "
             f"corrupt or incomplete. Delete it and download again. {hint}"
         )
 

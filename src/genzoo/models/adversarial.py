@@ -45,7 +45,7 @@ class AdversarialModel(GenerativeModel):
         optimizer_g: OptimizerFactory | None,
         optimizer_d: OptimizerFactory | None,
         n_critic: int,
-        ema_decay: float,
+        ema_decay: float | None,
         clip_grad_norm: float | None,
         channels_last: bool = False,
     ) -> None:
@@ -71,6 +71,8 @@ class AdversarialModel(GenerativeModel):
     def on_fit_start(self) -> None:
         super().on_fit_start()
         self._take_over_gradient_sync()
+        if self.ema_decay is None:
+            return
         # The EMA generator is in eval mode on purpose; silence Lightning's notice for exactly it.
         ema_modules = len(list(self.generator_ema.modules()))
         warnings.filterwarnings(
@@ -94,7 +96,10 @@ class AdversarialModel(GenerativeModel):
         average_buffers([self.generator, self.discriminator])
 
     def _setup_ema(self) -> None:
-        self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        """The generator EMA (none when `ema_decay` is None: the image-to-image families, whose
+        papers use the live generator) and the step counters."""
+        if self.ema_decay is not None:
+            self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))  # resumes the EMA ramp
         self.register_buffer(
             "d_steps", torch.zeros((), dtype=torch.long)
@@ -196,6 +201,8 @@ class AdversarialModel(GenerativeModel):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
         # The state dict was collected before this hook: store the refreshed buffers in it.
+        if self.ema_decay is None:
+            return
         self.refresh_ema_statistics()
         for key, buffer in self.generator_ema.named_buffers():
             checkpoint["state_dict"][f"generator_ema.{key}"] = buffer.detach().clone()
@@ -204,6 +211,8 @@ class AdversarialModel(GenerativeModel):
     def update_ema(self) -> None:
         # Ramp the decay up from 0.1 so the average does not keep the random init for ~1/(1-decay) steps.
         self.g_steps += 1
+        if self.ema_decay is None:
+            return
         steps = float(self.g_steps)
         decay = min(self.ema_decay, (1 + steps) / (10 + steps))
         for ema, live in zip(

@@ -1,0 +1,315 @@
+"""Image-to-image translation data: batches {'A', 'B'} of float (B, C, H, W) in [0, 1].
+
+Paired (Pix2Pix): A and B show the same scene, and training crops and flips both identically.
+Two layouts on disk:
+- `aligned`: one image per pair with A on the left half and B on the right (the pix2pix
+  datasets' format), in `<split>/`;
+- `folders`: `<split>/A/` and `<split>/B/` holding files of the same names.
+`direction` (AtoB or BtoA) says which side the model translates from; batches keep the
+dataset's names, the model picks its input.
+
+Unpaired (CycleGAN): `trainA/ trainB/ testA/ testB/`, domains of any sizes; each training A
+is drawn with an independently drawn B. Held-out pairs are (testA[i], testB[i mod |testB|]),
+which are not aligned: only embedded tasks with a known mapping set 'aligned' (see
+`models/translation.py`).
+
+Training (the papers' recipe): resize to `load_size`, random `crop_size` crop, random
+horizontal flip. Held-out images: resized to `crop_size`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from genzoo.data.base import ImageDataModule
+from genzoo.data.errors import DatasetError
+from genzoo.data.folders import list_images, open_image, readable_images
+from genzoo.data.sampling import SampleKey, split_key
+from genzoo.data.transforms import to_channels
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+def check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise DatasetError(f"data.direction={direction} is not known: use AtoB or BtoA")
+    return direction
+
+
+def check_image_size(image_size: int | None, crop_size: int) -> None:
+    """data.image_size (what models read) is data.crop_size here: another value is a mistake."""
+    if image_size is not None and image_size != crop_size:
+        raise DatasetError(
+            f"data.image_size={image_size} differs from data.crop_size={crop_size}: models see "
+            "crop_size crops; set data.crop_size (image_size follows it)"
+        )
+
+
+def load_rgb(path: Path) -> torch.Tensor:
+    """uint8 (3, H, W) of any image file; grey, RGBA (on white) and 16-bit converted."""
+    from genzoo.data.transforms import pil_to_tensor
+
+    img = open_image(path)
+    if img.mode == "RGB":
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
+    return (pil_to_tensor(img) * 255).round().to(torch.uint8)
+
+
+def resize_to(x: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (C, H, W) -> float (C, size, size) in [0, 1], bicubic as the papers' loaders."""
+    x = x.float()[None] / 255.0
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+    return x[0].clamp(0, 1)
+
+
+def joint_crop_flip(
+    images: list[torch.Tensor], crop: int, gen: torch.Generator
+) -> list[torch.Tensor]:
+    """One random crop position and flip, applied to every image of a pair alike."""
+    _, h, w = images[0].shape
+    top = int(torch.randint(h - crop + 1, (), generator=gen))
+    left = int(torch.randint(w - crop + 1, (), generator=gen))
+    flip = bool(torch.rand((), generator=gen) < 0.5)
+    out = [x[:, top : top + crop, left : left + crop] for x in images]
+    return [x.flip(-1) for x in out] if flip else out
+
+
+class PairedFiles(Dataset):
+    """Pairs read from disk: `files` are aligned A|B images, or (A file, B file) tuples."""
+
+    def __init__(
+        self,
+        files: list[Path] | list[tuple[Path, Path]],
+        load_size: int,
+        crop_size: int,
+        channels: int,
+        train: bool,
+    ) -> None:
+        self.files, self.load_size, self.crop_size = files, load_size, crop_size
+        self.channels, self.train = channels, train
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def read_pair(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        entry = self.files[i]
+        if isinstance(entry, tuple):
+            a, b = load_rgb(entry[0]), load_rgb(entry[1])
+            if a.shape[-2:] != b.shape[-2:]:
+                raise DatasetError(
+                    f"paired images differ in size: {entry[0]} is {a.shape[-1]}x{a.shape[-2]}, "
+                    f"{entry[1]} is {b.shape[-1]}x{b.shape[-2]}; resize one to match the other"
+                )
+            return a, b
+        ab = load_rgb(entry)
+        w = ab.shape[-1]
+        if w % 2:
+            raise DatasetError(
+                f"{entry} is {w} pixels wide, an odd width: an aligned pair holds A on the left "
+                "half and B on the right half of one image. For separate A and B files use "
+                "data.layout=folders"
+            )
+        return ab[..., : w // 2], ab[..., w // 2 :]
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        i, gen = split_key(key)
+        a, b = self.read_pair(i)
+        size = self.load_size if self.train else self.crop_size
+        a, b = resize_to(a, size), resize_to(b, size)
+        if self.train:
+            a, b = joint_crop_flip([a, b], self.crop_size, gen)
+        return {"A": to_channels(a, self.channels), "B": to_channels(b, self.channels)}
+
+
+def paired_files(folder: Path, layout: str) -> list[Path] | list[tuple[Path, Path]]:
+    """The pairs of one split folder; mismatched names are an error that lists them."""
+    if layout == "aligned":
+        return list_images(folder)
+    if layout != "folders":
+        raise DatasetError(f"data.layout={layout} is not known: use aligned or folders")
+    a_dir, b_dir = folder / "A", folder / "B"
+    for d in (a_dir, b_dir):
+        if not d.is_dir():
+            raise DatasetError(
+                f"{d} is not a folder: data.layout=folders reads <split>/A/ and <split>/B/ with "
+                "files of the same names (or use data.layout=aligned for A|B images)"
+            )
+    a = {p.relative_to(a_dir).with_suffix(""): p for p in list_images(a_dir)}
+    b = {p.relative_to(b_dir).with_suffix(""): p for p in list_images(b_dir)}
+    only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    if only_a or only_b:
+        listing = [f"  {a[n]} has no partner in {b_dir}" for n in only_a[:10]]
+        listing += [f"  {b[n]} has no partner in {a_dir}" for n in only_b[:10]]
+        raise DatasetError(
+            f"{len(only_a) + len(only_b)} file(s) in {folder} have no partner of the same name:\n"
+            + "\n".join(listing)
+            + "\nrename or remove them"
+        )
+    return [(a[n], b[n]) for n in sorted(a)]
+
+
+class PairedDataModule(ImageDataModule):
+    """Pix2Pix pairs from `path/train` and `path/val` (or `path/test`)."""
+
+    name = "paired_folder"
+    pairs = "aligned"
+    val_split = "val"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        layout: str = "aligned",
+        direction: str = "AtoB",
+        load_size: int = 286,
+        crop_size: int = 256,
+        channels: int = 3,
+        batch_size: int = 1,
+        num_workers: int | str = "auto",
+        on_error: str = "raise",
+        image_size: int | None = None,
+        **kwargs,
+    ) -> None:
+        check_image_size(image_size, crop_size)
+        super().__init__(
+            image_size=crop_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            **kwargs,
+        )
+        if load_size < crop_size:
+            raise DatasetError(
+                f"data.load_size={load_size} is below data.crop_size={crop_size}: crops are cut "
+                "from images resized to load_size; set load_size >= crop_size"
+            )
+        self.path = Path(path).expanduser() if path else None
+        self.layout, self.direction = layout, check_direction(direction)
+        self.load_size, self.crop_size, self.on_error = load_size, crop_size, on_error
+
+    def folder(self) -> Path:
+        if self.path is None:
+            raise DatasetError("data.path is not set: name the folder holding train/ and val/")
+        return self.path
+
+    def describe(self) -> str:
+        return f"data.path={self.path}"
+
+    def _split(self, name: str, train: bool) -> PairedFiles:
+        folder = self.folder() / name
+        if not folder.is_dir():
+            raise DatasetError(
+                f"{folder} is not a folder: a paired dataset holds {name}/ (with "
+                + ("A|B images" if self.layout == "aligned" else "A/ and B/")
+                + f") under {self.folder()}"
+            )
+        files = paired_files(folder, self.layout)
+        if self.layout == "aligned":
+            files = readable_images(files, self.on_error, str(folder))  # type: ignore[arg-type]
+        return PairedFiles(files, self.load_size, self.crop_size, self.channels, train)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.val_set is not None:
+            return
+        if stage in (None, "fit"):
+            self.train_set = self._split("train", train=True)
+        split = self.val_split
+        if not (self.folder() / split).is_dir() and (self.folder() / "test").is_dir():
+            split = "test"
+        self.val_set = self._split(split, train=False)
+
+
+class UnpairedFiles(Dataset):
+    """Training: A[i] with a B drawn at random (by the sample's seed); held out: A[i] with
+    B[i mod |B|]. Length: the larger domain."""
+
+    def __init__(
+        self,
+        a: list[Path],
+        b: list[Path],
+        load_size: int,
+        crop_size: int,
+        channels: int,
+        train: bool,
+    ) -> None:
+        self.a, self.b, self.load_size, self.crop_size = a, b, load_size, crop_size
+        self.channels, self.train = channels, train
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    def _one(self, path: Path, gen: torch.Generator) -> torch.Tensor:
+        size = self.load_size if self.train else self.crop_size
+        x = resize_to(load_rgb(path), size)
+        if self.train:
+            x = joint_crop_flip([x], self.crop_size, gen)[0]
+        return to_channels(x, self.channels)
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        i, gen = split_key(key)
+        j = int(torch.randint(len(self.b), (), generator=gen)) if self.train else i % len(self.b)
+        return {"A": self._one(self.a[i % len(self.a)], gen), "B": self._one(self.b[j], gen)}
+
+
+class UnpairedDataModule(ImageDataModule):
+    """CycleGAN domains from `path/trainA`, `path/trainB`, `path/testA`, `path/testB`."""
+
+    name = "unpaired_folder"
+    pairs = "unpaired"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        load_size: int = 286,
+        crop_size: int = 256,
+        channels: int = 3,
+        batch_size: int = 1,
+        num_workers: int | str = "auto",
+        on_error: str = "raise",
+        image_size: int | None = None,
+        **kwargs,
+    ) -> None:
+        check_image_size(image_size, crop_size)
+        super().__init__(
+            image_size=crop_size,
+            channels=channels,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            **kwargs,
+        )
+        self.path = Path(path).expanduser() if path else None
+        self.load_size, self.crop_size, self.on_error = load_size, crop_size, on_error
+
+    def folder(self) -> Path:
+        if self.path is None:
+            raise DatasetError(
+                "data.path is not set: name the folder holding trainA/ trainB/ testA/ testB/"
+            )
+        return self.path
+
+    def describe(self) -> str:
+        return f"data.path={self.path}"
+
+    def _domain(self, name: str) -> list[Path]:
+        folder = self.folder() / name
+        if not folder.is_dir():
+            raise DatasetError(
+                f"{folder} is not a folder: an unpaired dataset holds trainA/, trainB/, testA/ "
+                f"and testB/ under {self.folder()}"
+            )
+        return readable_images(list_images(folder), self.on_error, str(folder))
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.val_set is not None:
+            return
+        args = (self.load_size, self.crop_size, self.channels)
+        if stage in (None, "fit"):
+            self.train_set = UnpairedFiles(
+                self._domain("trainA"), self._domain("trainB"), *args, train=True
+            )
+        self.val_set = UnpairedFiles(self._domain("testA"), self._domain("testB"), *args, False)

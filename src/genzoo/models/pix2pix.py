@@ -1,0 +1,200 @@
+"""Pix2Pix (Isola et al., CVPR 2017): a conditional GAN for paired translation.
+
+G: U-Net (or ResNet) from the input image; D: PatchGAN judging (input, output) pairs.
+G minimises the conditional GAN loss + `l1_weight` * |G(x) - y|_1 (eq. 4, lambda = 100; both
+on [-1, 1] images as in the paper's code); D's loss is halved (sec. 3.3). Adam(2e-4, 0.5);
+the learning rate is constant, then decays linearly to 0 (`lr_constant_steps`,
+`lr_decay_steps`, in batches). Dropout in the U-Net's inner decoder levels is the paper's
+noise; translation runs in eval mode (dropout off, batch-norm running statistics).
+
+`gan_weight=0` trains the same generator by L1 alone: the baseline the GAN term is measured
+against (README, "Image-to-image translation").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
+
+from genzoo.data.translation import check_direction
+from genzoo.losses.adversarial import LOSSES, discriminator_loss_fake, discriminator_loss_real
+from genzoo.metrics.reconstruction import per_image_psnr
+from genzoo.metrics.super_resolution import high_frequency_energy
+from genzoo.metrics.swd import SlicedWassersteinDistance
+from genzoo.models.base import OptimizerFactory
+from genzoo.models.gan import to_signed
+from genzoo.models.translation import TranslationModel, paper_adversarial
+from genzoo.networks.discriminators import PatchGAN
+from genzoo.networks.translation import UNetGenerator, build_generator, unet_levels
+
+
+class Pix2Pix(TranslationModel):
+    monitor: ClassVar[str | None] = "val/l1"
+    needs_aligned_pairs: ClassVar[bool] = True
+    data_hint: ClassVar[str] = (
+        "use data=facades_synth (embedded), data=facades, data=edges2shoes, data=maps or "
+        "data=paired_folder"
+    )
+
+    def __init__(
+        self,
+        direction: str = "AtoB",
+        image_channels: int = 3,
+        image_size: int = 256,
+        generator: str = "unet",
+        width: int = 64,
+        norm: str = "batch",
+        dropout: float = 0.5,
+        blocks: int = 9,
+        d_width: int = 64,
+        d_layers: int = 3,
+        d_norm: str = "batch",
+        loss: str = "ns",
+        l1_weight: float = 100.0,
+        gan_weight: float = 1.0,
+        lr_constant_steps: int = 100_000,
+        lr_decay_steps: int = 100_000,
+        optimizer_g: OptimizerFactory | None = None,
+        optimizer_d: OptimizerFactory | None = None,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)
+        self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
+        self.direction = check_direction(direction)
+        self.directions = (direction,)
+        self.loss_kind, self.l1_weight, self.gan_weight = loss, l1_weight, gan_weight
+        c = image_channels
+        self.generator = build_generator(generator, c, c, image_size, width, norm, dropout, blocks)
+        self.discriminator = PatchGAN(2 * c, d_width, d_layers, d_norm)
+        self._setup_ema()
+        # Per-pixel mean of the training targets: the trivial baseline of the held-out metrics.
+        self.register_buffer("target_sum", torch.zeros(c, image_size, image_size))
+        self.register_buffer("target_count", torch.zeros((), dtype=torch.long))
+        self._swd: dict[str, SlicedWassersteinDistance] = {}
+
+    @classmethod
+    def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        if hparams.get("loss") not in LOSSES:
+            problems["loss"] = f"must be one of {', '.join(LOSSES)}"
+        if hparams.get("direction") not in ("AtoB", "BtoA"):
+            problems["direction"] = "must be AtoB or BtoA (set it with data.direction)"
+        if hparams.get("generator", "unet") == "unet":
+            try:
+                unet_levels(int(hparams.get("image_size", 256)))
+            except ValueError as err:
+                problems["image_size"] = str(err)
+        return problems
+
+    def generator_for(self, direction: str) -> nn.Module:
+        return self.generator
+
+    def size_multiple(self) -> int:
+        g = self.generator
+        return 2**g.levels if isinstance(g, UNetGenerator) else 4
+
+    def split(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, target) of a batch, in [0, 1], by the learned direction."""
+        return batch[self.direction[0]], batch[self.direction[-1]]
+
+    # ----- training -------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        source, target = self.split(batch)
+        self._grad_norms = {} if self.logging_now() else None
+        if target.shape[1:] == self.target_sum.shape:
+            self.target_sum += target.detach().sum(0)
+            self.target_count += len(target)
+        x, y = to_signed(source), to_signed(target)
+        with torch.set_grad_enabled(True):  # one G forward serves the D step and the G step
+            fake = self.generator(x)
+        logs: dict[str, Any] = {}
+        self.adversarial_step(
+            lambda: self.d_loss_terms(x, y, fake.detach(), logs),
+            lambda: self.g_loss_terms(x, y, fake, logs),
+            logs,
+            len(x),
+        )
+
+    def d_loss_terms(
+        self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor, logs: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
+        if self.gan_weight == 0:  # L1 alone: no discriminator to train
+            yield torch.zeros((), device=x.device, requires_grad=True)
+            return
+        real = discriminator_loss_real(self.loss_kind, self.discriminator(torch.cat([x, y], 1)))
+        yield 0.5 * real
+        fake_loss = discriminator_loss_fake(
+            self.loss_kind, self.discriminator(torch.cat([x, fake], 1))
+        )
+        yield 0.5 * fake_loss
+        logs["train/d_loss"] = 0.5 * (real + fake_loss).detach()
+
+    def g_loss_terms(
+        self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor, logs: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
+        l1 = (fake - y).abs().mean()
+        loss = self.l1_weight * l1
+        if self.gan_weight:
+            adversarial = paper_adversarial(
+                self.loss_kind, self.discriminator(torch.cat([x, fake], 1))
+            )
+            loss = loss + self.gan_weight * adversarial
+            logs["train/adversarial_loss"] = adversarial.detach()
+        yield loss
+        logs["train/l1"] = l1.detach() / 2  # on [0, 1] images, as the held-out L1
+        logs["train/g_loss"] = loss.detach()
+
+    # ----- held-out metrics -------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        super().on_validation_epoch_start()
+        # In a plain dict, not an attribute: a Metric attribute would become a submodule.
+        self._swd: dict[str, SlicedWassersteinDistance] = {}
+
+    def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        source, target = self.split(batch)
+        output = self.translate(source, self.direction).clamp(0, 1)
+        if not self._swd:  # the outputs' and the targets' patch distributions
+            size, channels = target.shape[-1], target.shape[1]
+            swd = SlicedWassersteinDistance(size, channels, reset_real_features=True)
+            self._swd["swd"] = swd.to(self.device)
+        self._swd["swd"].update(target, real=True)
+        self._swd["swd"].update(output, real=False)
+        out = {
+            "l1": (output - target).abs().flatten(1).mean(1),
+            "psnr": per_image_psnr(output, target),
+            "ssim": tm_ssim(output, target, data_range=1.0, reduction="none"),
+            # Fine detail of outputs and targets: their ratio (sharpness) is taken of the means.
+            "hf_output": high_frequency_energy(output),
+            "hf_target": high_frequency_energy(target),
+        }
+        if int(self.target_count) and target.shape[1:] == self.target_sum.shape:
+            mean = (self.target_sum / self.target_count).expand_as(target)
+            out["mean_target_psnr"] = per_image_psnr(mean, target)
+            out["mean_target_l1"] = (mean - target).abs().flatten(1).mean(1)
+        return out
+
+    def finish_means(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if self._swd:
+            means["swd"] = self._swd.pop("swd").compute()["swd"]
+        means["sharpness"] = means.pop("hf_output") / means.pop("hf_target").clamp_min(1e-12)
+        if "mean_target_psnr" in means:
+            means["psnr_gain_over_mean"] = means["psnr"] - means["mean_target_psnr"]
+        return means
+
+    def metric_notes(self) -> dict[str, str]:
+        return {
+            "direction": self.direction,
+            "l1, psnr, ssim": "output against target, [0, 1] images, mean over held-out pairs "
+            "(SSIM: torchmetrics, Gaussian window 11)",
+            "sharpness": "mean squared Laplacian of the outputs' luma / the targets' (1 = as "
+            "much fine detail as the targets; below 1 = blurrier)",
+            "swd": "sliced Wasserstein distance x1e3 between the Laplacian-pyramid patches of "
+            "outputs and targets (metrics/swd.py): how far the outputs' local statistics are "
+            "from real ones, whichever output a pixel loss prefers",
+            "mean_target_*": "the per-pixel mean of the training targets as the output: the "
+            "trivial baseline",
+        }

@@ -1,0 +1,212 @@
+"""What the image-to-image families (Pix2Pix, CycleGAN) share: the `translate` contract, the
+papers' learning-rate schedule, the history pool of generated images, the losses' scaling,
+and held-out means.
+
+Batches are {'A', 'B'} in [0, 1] (data/translation.py); the networks work in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from genzoo.errors import GenzooError
+from genzoo.losses.adversarial import generator_loss
+from genzoo.models.adversarial import AdversarialModel
+from genzoo.models.base import OptimizerFactory
+from genzoo.models.gan import to_signed, to_unit
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+class TranslationDataError(GenzooError, ValueError):
+    """A translation model was given data without A / B images."""
+
+
+class ConstantThenLinearDecay:
+    """LR factor per batch: 1 for `constant` batches, then linearly down to 0 over `decay`
+    batches (the papers' 100 + 100 epochs, counted in batches). A class, not a lambda, so that
+    LambdaLR's state in the checkpoint is complete."""
+
+    def __init__(self, constant: int, decay: int) -> None:
+        self.constant, self.decay = constant, decay
+
+    def __call__(self, batch: int) -> float:
+        if self.decay <= 0:
+            return 1.0
+        return max(0.0, 1.0 - max(0, batch - self.constant + 1) / (self.decay + 1))
+
+
+class ImagePool:
+    """The history of generated images a discriminator also sees (Shrivastava et al. 2017;
+    CycleGAN sec. 4): until full, every image is stored and passed on; then each image is, with
+    probability 1/2, swapped for a random stored one (which is returned) or passed on. Draws
+    use the global RNG, which checkpoints restore; the contents travel in the checkpoint."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.images: list[torch.Tensor] = []
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size <= 0:
+            return images
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif float(torch.rand(())) < 0.5:
+                i = int(torch.randint(self.size, ()))
+                out.append(self.images[i].clone())
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+    def state(self) -> torch.Tensor:
+        """The stored images (n, C, H, W) on the CPU; (0,) when empty."""
+        return torch.stack(self.images).cpu() if self.images else torch.zeros(0)
+
+    def load(self, images: torch.Tensor, device: torch.device) -> None:
+        self.images = [image.to(device) for image in images] if images.numel() else []
+
+
+def paper_adversarial(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    """The generator's adversarial term as the papers weigh it against their L1 terms:
+    genzoo's lsgan carries Mao et al.'s 1/2 (losses/adversarial.py); CycleGAN's E[(D(G(x))-1)^2]
+    does not."""
+    loss = generator_loss(kind, logits)
+    return 2 * loss if kind == "lsgan" else loss
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad (B, C, H, W) at the bottom and right up to multiples of `multiple` (replicate
+    where an image is too small to reflect); returns the padded batch and the original size."""
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+class TranslationModel(AdversarialModel):
+    """Base of Pix2Pix and CycleGAN: subclasses build `generator` (one network, or one per
+    direction in a ModuleDict), `discriminator`, set `directions`, and implement
+    `generator_for(direction)` and the validation means."""
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"translate", "evaluate"})
+    directions: tuple[str, ...]
+    needs_aligned_pairs: ClassVar[bool] = False
+    data_hint: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        lr_constant_steps: int,
+        lr_decay_steps: int,
+        optimizer_g: OptimizerFactory | None,
+        optimizer_d: OptimizerFactory | None,
+        channels_last: bool,
+    ) -> None:
+        super().__init__(optimizer_g, optimizer_d, 1, None, None, channels_last)
+        self.lr_constant_steps, self.lr_decay_steps = lr_constant_steps, lr_decay_steps
+        self._val_means: dict[str, MeanMetric] | None = None
+
+    # ----- the contract -------------------------------------------------------------
+    def generator_for(self, direction: str) -> nn.Module:
+        raise NotImplementedError
+
+    def size_multiple(self) -> int:
+        """Image sides the generator takes are multiples of this (translate pads to it)."""
+        return 4
+
+    @torch.no_grad()
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Images (B, C, H, W) in [0, 1] of any size -> their translations, same shape. Sides
+        that are not multiples of `size_multiple()` are reflect-padded, and the padding is
+        cropped off the result."""
+        if direction not in self.directions:
+            raise CapabilityErrorForDirection(type(self).__name__, direction, self.directions)
+        padded, (h, w) = pad_to_multiple(x, self.size_multiple())
+        out = to_unit(self.generator_for(direction)(to_signed(padded)))
+        return out[..., :h, :w]
+
+    def setup(self, stage: str) -> None:
+        """Translation datamodules say what they give (`pairs`: aligned or unpaired); a
+        datamodule without A / B images, or unpaired data for Pix2Pix, is a user error."""
+        super().setup(stage)
+        trainer = getattr(self, "_trainer", None)
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+        if datamodule is None:
+            return
+        pairs = getattr(datamodule, "pairs", None)
+        if pairs is None or (self.needs_aligned_pairs and pairs != "aligned"):
+            name = getattr(datamodule, "name", type(datamodule).__name__)
+            kind = "aligned A / B pairs" if self.needs_aligned_pairs else "A and B images"
+            raise TranslationDataError(
+                f"{type(self).__name__} learns from {kind}, which data={name} does not give: "
+                + self.data_hint
+            )
+
+    # ----- optimizers and the schedule ---------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        optimizers = super().configure_optimizers()
+        schedule = ConstantThenLinearDecay(self.lr_constant_steps, self.lr_decay_steps)
+        # Stepped by hand once per batch (AdversarialModel.step_schedulers); Lightning saves
+        # and restores their state with the optimizers'.
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
+        return optimizers, schedulers
+
+    # ----- held-out means (torchmetrics syncs them over processes) ------------------------
+    def on_validation_epoch_start(self) -> None:
+        self._val_means = {}
+
+    def add_val(self, values: dict[str, torch.Tensor]) -> None:
+        assert self._val_means is not None
+        for key, value in values.items():
+            if key not in self._val_means:
+                self._val_means[key] = MeanMetric().to(self.device)
+            self._val_means[key].update(value.detach().float())
+
+    def val_results(self) -> dict[str, torch.Tensor]:
+        assert self._val_means is not None
+        return {k: metric.compute() for k, metric in self._val_means.items()}
+
+    def on_validation_epoch_end(self) -> None:
+        means = self.finish_means(self.val_results())
+        self.log_dict({f"val/{k}": v for k, v in means.items()}, sync_dist=True)
+        self._val_means = None
+
+    def finish_means(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Derived numbers (gains over baselines) from the means."""
+        return means
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.add_val(self.val_metrics(batch))
+
+    def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        self.eval()
+        self.on_validation_epoch_start()
+        for batch in dataloader:
+            self.add_val(self.val_metrics({k: v.to(self.device) for k, v in batch.items()}))
+        means = self.finish_means(self.val_results())
+        self._val_means = None
+        return {k: float(v) for k, v in means.items()}
+
+
+class CapabilityErrorForDirection(GenzooError, ValueError):
+    """A translation was asked in a direction the run did not learn."""
+
+    def __init__(self, model: str, direction: str, known: tuple[str, ...]) -> None:
+        super().__init__(
+            f"direction={direction}: this {model} run translates {' and '.join(known)} only"
+            + (" (it was trained with data.direction=" + known[0] + ")" if len(known) == 1 else "")
+        )
