@@ -132,7 +132,13 @@ ROWS += [
         "cyclegan_step",
     ),
 ]
-REFERENCE_ROWS = ("dcgan_ref64", "srgan_ref96", "pix2pix_ref256", "cyclegan_ref256", "cyclegan_ref128")
+REFERENCE_ROWS = (
+    "dcgan_ref64",
+    "srgan_ref96",
+    "pix2pix_ref256",
+    "cyclegan_ref256",
+    "cyclegan_ref128",
+)
 DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
 
 

@@ -48,7 +48,14 @@ CASES = [
 ]
 PRECISIONS = ["16-mixed", "bf16-mixed"]
 STEPS, MORE = 40, 20
-QUALITY = ("val/fid", "val/swd", "val/psnr", "val/gain_AtoB", "val/nll_bits_per_code", "ddp/state_mismatches")
+QUALITY = (
+    "val/fid",
+    "val/swd",
+    "val/psnr",
+    "val/gain_AtoB",
+    "val/nll_bits_per_code",
+    "ddp/state_mismatches",
+)
 
 
 TRAINER = "gpu"  # --trainer cpu runs the same plumbing on the CPU (how the tests check it)

@@ -81,4 +81,10 @@ def write_all(root: Path) -> Path:
     write_images(root / "DIV2K" / "DIV2K_valid_HR", 2, size=(120, 100), suffix=".png")
     for mirror, count in (("Set5", 5), ("Set14", 14), ("BSD100", 3), ("Urban100", 3)):
         write_images(root / mirror / f"{mirror}_HR", count, size=(64, 52), suffix=".png")
+    for name in ("facades", "edges2shoes", "maps", "cityscapes"):  # aligned A|B pairs
+        write_images(root / name / "train", 4, size=(64, 32))
+        write_images(root / name / "val", 2, size=(64, 32))
+    for name in ("horse2zebra", "apple2orange", "monet2photo", "summer2winter_yosemite"):
+        for domain, count in (("trainA", 4), ("trainB", 3), ("testA", 2), ("testB", 2)):
+            write_images(root / name / domain, count, size=(40, 36))
     return root

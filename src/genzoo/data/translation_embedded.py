@@ -25,8 +25,11 @@ from genzoo.data.translation import check_direction
 
 # Rows give output R, G, B from input R, G, B: more red, less blue. No channel permutation,
 # which would invite other cycle-consistent solutions.
-WARM_MATRIX = torch.tensor([[1.15, 0.12, 0.0], [0.04, 0.98, 0.02], [0.0, 0.10, 0.72]])
-CONTRAST = 0.8  # blend towards smoothstep: 0 = linear, 1 = the full S-curve
+WARM_MATRIX = torch.tensor([[1.25, 0.15, 0.0], [0.05, 0.97, 0.03], [0.0, 0.12, 0.62]])
+# Blend towards smoothstep (0 = linear, 1 = the full S-curve). Its slope at black and white is
+# 1 - CONTRAST: the B -> A mapping expands those tones by 1 / (1 - CONTRAST), so a strong curve
+# (0.8: 5x) makes the inverse ill-conditioned; at 0.8, B -> A gained 0.9 dB where A -> B gained 3.4.
+CONTRAST = 0.4
 BLUR = torch.tensor([0.25, 0.5, 0.25])  # separable 3-tap binomial blur
 
 

@@ -115,6 +115,11 @@ class GenerativeModel(L.LightningModule):
         """Low-resolution images (B, C, h, w) -> (B, C, h * scale, w * scale), in [0, 1]."""
         raise self._unsupported("upscale")
 
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Images (B, C, H, W) of one domain -> the other's, same shape, in [0, 1]; `direction`
+        is AtoB or BtoA (a family lists the ones it learned in `directions`)."""
+        raise self._unsupported("translate")
+
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         """The family's metrics on a held-out loader, as plain floats."""
         raise self._unsupported("evaluate")

@@ -30,6 +30,8 @@ from genzoo.networks.translation import UNetGenerator, build_generator, unet_lev
 
 
 class CycleGAN(TranslationModel):
+    generator: nn.ModuleDict  # AtoB, BtoA
+    discriminator: nn.ModuleDict  # A, B
     monitor: ClassVar[str | None] = "val/cycle_l1"
     data_hint: ClassVar[str] = (
         "use data=photos_warm (embedded), data=horse2zebra, data=monet2photo or "
@@ -160,7 +162,7 @@ class CycleGAN(TranslationModel):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
         for d, images in checkpoint.get("image_pools", {}).items():
-            self.pools[d].load(images, self.device)
+            self.pools[d].load(images)
 
     # ----- held-out metrics -------------------------------------------------------------
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -33,6 +33,8 @@ from genzoo.networks.translation import UNetGenerator, build_generator, unet_lev
 
 
 class Pix2Pix(TranslationModel):
+    target_sum: torch.Tensor
+    target_count: torch.Tensor
     monitor: ClassVar[str | None] = "val/l1"
     needs_aligned_pairs: ClassVar[bool] = True
     data_hint: ClassVar[str] = (
@@ -74,6 +76,7 @@ class Pix2Pix(TranslationModel):
         # Per-pixel mean of the training targets: the trivial baseline of the held-out metrics.
         self.register_buffer("target_sum", torch.zeros(c, image_size, image_size))
         self.register_buffer("target_count", torch.zeros((), dtype=torch.long))
+        # In a plain dict, not an attribute: a Metric attribute would become a submodule.
         self._swd: dict[str, SlicedWassersteinDistance] = {}
 
     @classmethod
@@ -151,8 +154,7 @@ class Pix2Pix(TranslationModel):
     # ----- held-out metrics -------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:
         super().on_validation_epoch_start()
-        # In a plain dict, not an attribute: a Metric attribute would become a submodule.
-        self._swd: dict[str, SlicedWassersteinDistance] = {}
+        self._swd = {}
 
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         source, target = self.split(batch)
@@ -163,10 +165,12 @@ class Pix2Pix(TranslationModel):
             self._swd["swd"] = swd.to(self.device)
         self._swd["swd"].update(target, real=True)
         self._swd["swd"].update(output, real=False)
+        ssim = tm_ssim(output, target, data_range=1.0, reduction="none")
+        assert isinstance(ssim, torch.Tensor)  # not the (ssim, map) pair: no full map asked
         out = {
             "l1": (output - target).abs().flatten(1).mean(1),
             "psnr": per_image_psnr(output, target),
-            "ssim": tm_ssim(output, target, data_range=1.0, reduction="none"),
+            "ssim": ssim,
             # Fine detail of outputs and targets: their ratio (sharpness) is taken of the means.
             "hf_output": high_frequency_energy(output),
             "hf_target": high_frequency_energy(target),
@@ -179,7 +183,7 @@ class Pix2Pix(TranslationModel):
 
     def finish_means(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if self._swd:
-            means["swd"] = self._swd.pop("swd").compute()["swd"]
+            means["swd"] = torch.as_tensor(self._swd.pop("swd").compute()["swd"])
         means["sharpness"] = means.pop("hf_output") / means.pop("hf_target").clamp_min(1e-12)
         if "mean_target_psnr" in means:
             means["psnr_gain_over_mean"] = means["psnr"] - means["mean_target_psnr"]

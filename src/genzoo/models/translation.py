@@ -55,6 +55,8 @@ class ImagePool:
     def query(self, images: torch.Tensor) -> torch.Tensor:
         if self.size <= 0:
             return images
+        if self.images and self.images[0].device != images.device:  # restored before .to(device)
+            self.images = [image.to(images.device) for image in self.images]
         out = []
         for image in images.detach():
             if len(self.images) < self.size:
@@ -72,8 +74,8 @@ class ImagePool:
         """The stored images (n, C, H, W) on the CPU; (0,) when empty."""
         return torch.stack(self.images).cpu() if self.images else torch.zeros(0)
 
-    def load(self, images: torch.Tensor, device: torch.device) -> None:
-        self.images = [image.to(device) for image in images] if images.numel() else []
+    def load(self, images: torch.Tensor) -> None:
+        self.images = list(images) if images.numel() else []
 
 
 def paper_adversarial(kind: str, logits: torch.Tensor) -> torch.Tensor:
@@ -192,6 +194,7 @@ class TranslationModel(AdversarialModel):
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    @torch.no_grad()
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         self.eval()
         self.on_validation_epoch_start()
