@@ -18,6 +18,7 @@ from genzoo.data.errors import DatasetError
 from genzoo.networks.discriminators import PatchGAN
 from genzoo.networks.translation import UNetGenerator, unet_levels
 from genzoo.train import train
+from tests.conftest import run_cli
 
 TINY_PIX2PIX = [
     "experiment=pix2pix_facades_synth",
@@ -329,6 +330,11 @@ def test_translate_cli_on_a_folder_of_odd_images(pix2pix_checkpoint: Path, tmp_p
         "sub/alpha_BtoA.png": (16, 16),
         "deep_BtoA.png": (24, 12),
     }
+    # The command as a user runs it: the exit code says an image was skipped.
+    done = run_cli("genzoo-translate", f"run={pix2pix_checkpoint}", f"input={folder}",
+                   f"output={tmp_path / 'cli'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "broken.png" in done.stderr and len(list((tmp_path / "cli").rglob("*.png"))) == 4
     cfg.size, cfg.output = "train", str(tmp_path / "resized")
     with pytest.raises(ImagesSkipped):
         translate(cfg)
