@@ -123,10 +123,12 @@ class ImageGridLogger(L.Callback):
         for direction in directions:
             source, target = direction[0], direction[-1]
             x = batch[source][:8].to(model.device)
-            y = model.translate(x, direction)
+            # One image at a time: at 256 px a batch of eight would set the run's peak memory.
+            y = torch.cat([model.translate(image[None], direction) for image in x])
             columns = [x, y]
             if both_ways:
-                columns.append(model.translate(y, f"{target}to{source}"))
+                back = f"{target}to{source}"
+                columns.append(torch.cat([model.translate(image[None], back) for image in y]))
             if aligned:
                 columns.append(batch[target][:8].to(model.device))
             rows = torch.stack(columns, 1).flatten(0, 1)  # image by image, column by column
