@@ -7,9 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
+@pytest.mark.slow  # 20 s: make test-all (default suite under 15 minutes)
 def test_bench_runs_one_row_and_prints_a_well_formed_table(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:

@@ -105,6 +105,7 @@ def test_cfg_job_prints_config(tmp_path: Path) -> None:
     assert result.returncode == 0 and "latent_dim: 7" in result.stdout
 
 
+@pytest.mark.slow  # 24 s of two genzoo-sample runs: make test-all (default suite under 15 minutes)
 def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> None:
     outputs = []
     # Two processes with one seed give the same bytes; another seed's images differ (in-process).

@@ -50,6 +50,8 @@ def test_data_configs_instantiate(make_cfg, fake_data_root: Path, name: str) -> 
     extra = {
         "image_folder": ["data.path=" + str(fake_data_root / "folder")],
         "sr_folder": ["data.val_dir=" + str(fake_data_root / "folder")],
+        "paired_folder": ["data.path=" + str(fake_data_root / "facades")],
+        "unpaired_folder": ["data.path=" + str(fake_data_root / "horse2zebra")],
     }.get(name, [])
     cfg = make_cfg(f"data={name}", f"paths.data_root={fake_data_root}", *extra)
     datamodule = instantiate(cfg.data, _convert_="all")

@@ -66,8 +66,10 @@ FAMILIES = {
         4,
     ),
 }
-# The default suite keeps one family of each kind of optimization; the others are `slow`.
-DEFAULT_SUITE = ("vae", "dcgan")
+# The default suite keeps the DCGAN (manual optimization with two players, which every
+# adversarial family shares); the others, the VAE's 1 -> 2 -> 1 processes included, are `slow`
+# (the default suite stays under 15 minutes on 2 cores).
+DEFAULT_SUITE = ("dcgan",)
 
 
 def train(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
