@@ -30,6 +30,7 @@ from genzoo.models.gan import to_signed
 from genzoo.models.translation import TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
 from genzoo.networks.translation import UNetGenerator, build_generator, unet_levels
+from genzoo.utils.distributed import sum_over_processes
 
 
 class Pix2Pix(TranslationModel):
@@ -109,8 +110,9 @@ class Pix2Pix(TranslationModel):
         source, target = self.split(batch)
         self._grad_norms = {} if self.logging_now() else None
         if target.shape[1:] == self.target_sum.shape:
-            self.target_sum += target.detach().sum(0)
-            self.target_count += len(target)
+            # Summed over DDP processes, so that every process keeps the same baseline.
+            self.target_sum += sum_over_processes(target.detach().sum(0))
+            self.target_count += sum_over_processes(torch.tensor(len(target), device=self.device))
         x, y = to_signed(source), to_signed(target)
         with torch.set_grad_enabled(True):  # one G forward serves the D step and the G step
             fake = self.generator(x)
