@@ -3,27 +3,16 @@ each in the chosen direction, write PNGs, and report unreadable files."""
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
-from torchvision.utils import save_image
 
-from genzoo.data.errors import DatasetError
-from genzoo.data.folders import open_image
-from genzoo.data.transforms import pil_to_tensor, to_channels
 from genzoo.errors import ConfigError
-from genzoo.upscale_images import input_files
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
-from genzoo.utils.user_images import ImagesSkipped
+from genzoo.utils.user_images import convert_user_images
 
-log = logging.getLogger("genzoo")
 SIZES = ("native", "train")
 
 
@@ -48,44 +37,15 @@ def translate(cfg: DictConfig) -> dict[str, str]:
             + (" (it learned data.direction=" + directions[0] + ")" if len(directions) == 1 else "")
         )
     channels, train_size = int(model.hparams["image_channels"]), int(model.hparams["image_size"])
-    files = input_files(str(cfg.input))
-    out_dir = Path(cfg.output).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(str(cfg.input)).expanduser()
-    written: dict[str, str] = {}
-    unreadable: list[str] = []
-    for number, file in enumerate(files, 1):
-        try:
-            image = open_image(file)
-        except DatasetError as err:
-            unreadable.append(f"{file}: {err.__cause__ or err}")
-            log.warning("[%d/%d] %s: unreadable, skipped", number, len(files), file)
-            continue
-        started = time.perf_counter()
-        x = to_channels(pil_to_tensor(image), channels)[None].to(device)  # (1, C, H, W)
-        y = translate_one(model, x, direction, train_size if cfg.size == "train" else None)
-        relative = file.relative_to(root) if root.is_dir() else Path(file.name)
-        target = out_dir / relative.parent / f"{relative.stem}_{direction}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        save_image(y.cpu(), target)
-        written[str(file)] = str(target)
-        log.info(
-            "[%d/%d] %s (%dx%d) -> %s, %.1f s",
-            number,
-            len(files),
-            file,
-            x.shape[-1],
-            x.shape[-2],
-            target,
-            time.perf_counter() - started,
-        )
-    print(json.dumps(written))
-    if unreadable:
-        raise ImagesSkipped(
-            f"{len(unreadable)} of {len(files)} image(s) could not be read and were skipped "
-            f"({len(written)} written to {out_dir}):\n  " + "\n  ".join(unreadable)
-        )
-    return written
+    size = train_size if cfg.size == "train" else None
+    return convert_user_images(
+        str(cfg.input),
+        str(cfg.output),
+        channels,
+        device,
+        lambda x: translate_one(model, x, direction, size),
+        direction,
+    )
 
 
 @torch.no_grad()

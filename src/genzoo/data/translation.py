@@ -154,18 +154,15 @@ def paired_files(folder: Path, layout: str) -> list[Path] | list[tuple[Path, Pat
     return [(a[n], b[n]) for n in sorted(a)]
 
 
-class PairedDataModule(ImageDataModule):
-    """Pix2Pix pairs from `path/train` and `path/val` (or `path/test`)."""
+class TranslationFolders(ImageDataModule):
+    """What the folder datamodules share: `path`, the training resize-and-crop sizes, what
+    to do with unreadable files."""
 
-    name = "paired_folder"
-    pairs = "aligned"
-    val_split = "val"
+    layout_hint = ""  # what data.path must hold, for error messages
 
     def __init__(
         self,
         path: str | None = None,
-        layout: str = "aligned",
-        direction: str = "AtoB",
         load_size: int = 286,
         crop_size: int = 256,
         channels: int = 3,
@@ -189,16 +186,28 @@ class PairedDataModule(ImageDataModule):
                 "from images resized to load_size; set load_size >= crop_size"
             )
         self.path = Path(path).expanduser() if path else None
-        self.layout, self.direction = layout, check_direction(direction)
         self.load_size, self.crop_size, self.on_error = load_size, crop_size, on_error
 
     def folder(self) -> Path:
         if self.path is None:
-            raise DatasetError("data.path is not set: name the folder holding train/ and val/")
+            raise DatasetError(f"data.path is not set: name the folder holding {self.layout_hint}")
         return self.path
 
     def describe(self) -> str:
         return f"data.path={self.path}"
+
+
+class PairedDataModule(TranslationFolders):
+    """Pix2Pix pairs from `path/train` and `path/val` (or `path/test`)."""
+
+    name = "paired_folder"
+    pairs = "aligned"
+    val_split = "val"
+    layout_hint = "train/ and val/"
+
+    def __init__(self, layout: str = "aligned", direction: str = "AtoB", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.layout, self.direction = layout, check_direction(direction)
 
     def _split(self, name: str, train: bool) -> PairedFiles:
         folder = self.folder() / name
@@ -256,44 +265,12 @@ class UnpairedFiles(Dataset):
         return {"A": self._one(self.a[i % len(self.a)], gen), "B": self._one(self.b[j], gen)}
 
 
-class UnpairedDataModule(ImageDataModule):
+class UnpairedDataModule(TranslationFolders):
     """CycleGAN domains from `path/trainA`, `path/trainB`, `path/testA`, `path/testB`."""
 
     name = "unpaired_folder"
     pairs = "unpaired"
-
-    def __init__(
-        self,
-        path: str | None = None,
-        load_size: int = 286,
-        crop_size: int = 256,
-        channels: int = 3,
-        batch_size: int = 1,
-        num_workers: int | str = "auto",
-        on_error: str = "raise",
-        image_size: int | None = None,
-        **kwargs,
-    ) -> None:
-        check_image_size(image_size, crop_size)
-        super().__init__(
-            image_size=crop_size,
-            channels=channels,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            **kwargs,
-        )
-        self.path = Path(path).expanduser() if path else None
-        self.load_size, self.crop_size, self.on_error = load_size, crop_size, on_error
-
-    def folder(self) -> Path:
-        if self.path is None:
-            raise DatasetError(
-                "data.path is not set: name the folder holding trainA/ trainB/ testA/ testB/"
-            )
-        return self.path
-
-    def describe(self) -> str:
-        return f"data.path={self.path}"
+    layout_hint = "trainA/ trainB/ testA/ testB/"
 
     def _domain(self, name: str) -> list[Path]:
         folder = self.folder() / name

@@ -20,13 +20,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from genzoo.losses.adversarial import LOSSES, discriminator_loss_fake, discriminator_loss_real
+from genzoo.losses.adversarial import discriminator_loss_fake, discriminator_loss_real
 from genzoo.metrics.reconstruction import per_image_psnr
 from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
 from genzoo.models.translation import DIRECTIONS, ImagePool, TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
-from genzoo.networks.translation import UNetGenerator, build_generator, unet_levels
+from genzoo.networks.translation import UNetGenerator, build_generator
 
 
 class CycleGAN(TranslationModel):
@@ -77,18 +77,6 @@ class CycleGAN(TranslationModel):
         )
         self._setup_ema()
         self.pools = {d: ImagePool(pool_size) for d in ("A", "B")}
-
-    @classmethod
-    def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
-        problems: dict[str, str] = {}
-        if hparams.get("loss") not in LOSSES:
-            problems["loss"] = f"must be one of {', '.join(LOSSES)}"
-        if hparams.get("generator") == "unet":
-            try:
-                unet_levels(int(hparams.get("image_size", 256)))
-            except ValueError as err:
-                problems["image_size"] = str(err)
-        return problems
 
     def generator_for(self, direction: str) -> nn.Module:
         return self.generator[direction]

@@ -21,7 +21,7 @@ from torch import nn
 from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
 
 from genzoo.data.translation import check_direction
-from genzoo.losses.adversarial import LOSSES, discriminator_loss_fake, discriminator_loss_real
+from genzoo.losses.adversarial import discriminator_loss_fake, discriminator_loss_real
 from genzoo.metrics.reconstruction import per_image_psnr
 from genzoo.metrics.super_resolution import high_frequency_energy
 from genzoo.metrics.swd import SlicedWassersteinDistance
@@ -29,7 +29,7 @@ from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed
 from genzoo.models.translation import TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
-from genzoo.networks.translation import UNetGenerator, build_generator, unet_levels
+from genzoo.networks.translation import UNetGenerator, build_generator
 from genzoo.utils.distributed import sum_over_processes
 
 
@@ -82,16 +82,9 @@ class Pix2Pix(TranslationModel):
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
-        problems: dict[str, str] = {}
-        if hparams.get("loss") not in LOSSES:
-            problems["loss"] = f"must be one of {', '.join(LOSSES)}"
+        problems = super().check_hparams(hparams)
         if hparams.get("direction") not in ("AtoB", "BtoA"):
             problems["direction"] = "must be AtoB or BtoA (set it with data.direction)"
-        if hparams.get("generator", "unet") == "unet":
-            try:
-                unet_levels(int(hparams.get("image_size", 256)))
-            except ValueError as err:
-                problems["image_size"] = str(err)
         return problems
 
     def generator_for(self, direction: str) -> nn.Module:

@@ -16,10 +16,11 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from genzoo.errors import GenzooError
-from genzoo.losses.adversarial import generator_loss
+from genzoo.losses.adversarial import LOSSES, generator_loss
 from genzoo.models.adversarial import AdversarialModel
 from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
+from genzoo.networks.translation import unet_levels
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -119,9 +120,22 @@ class TranslationModel(AdversarialModel):
         self.lr_constant_steps, self.lr_decay_steps = lr_constant_steps, lr_decay_steps
         self._val_means: dict[str, MeanMetric] | None = None
 
+    @classmethod
+    def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        if hparams.get("loss") not in LOSSES:
+            problems["loss"] = f"must be one of {', '.join(LOSSES)}"
+        if hparams.get("generator") == "unet":
+            try:
+                unet_levels(int(hparams.get("image_size", 256)))
+            except ValueError as err:
+                problems["image_size"] = str(err)
+        return problems
+
     # ----- the contract -------------------------------------------------------------
     def generator_for(self, direction: str) -> nn.Module:
-        raise NotImplementedError
+        """The network that translates in `direction`."""
+        raise TypeError(f"{type(self).__name__} must define generator_for()")
 
     def size_multiple(self) -> int:
         """Image sides the generator takes are multiples of this (translate pads to it)."""
@@ -192,7 +206,8 @@ class TranslationModel(AdversarialModel):
         self.add_val(self.val_metrics(batch))
 
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """Per-image held-out metrics of one batch: name -> (B,)."""
+        raise TypeError(f"{type(self).__name__} must define val_metrics()")
 
     @torch.no_grad()
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:

@@ -4,8 +4,12 @@ validation images, and how reconstructions are laid out and named."""
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,7 +18,9 @@ from torchvision.utils import make_grid
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import IMAGE_SUFFIXES, open_image
 from genzoo.data.transforms import center_crop_resize, pil_to_tensor, to_channels
-from genzoo.errors import GenzooError
+from genzoo.errors import ConfigError, GenzooError
+
+log = logging.getLogger("genzoo")
 
 
 class ImagesSkipped(GenzooError):
@@ -88,3 +94,69 @@ def source_tag(spec: str) -> str:
     first = Path(spec.split(",")[0]).expanduser()
     digest = hashlib.sha1(spec.encode()).hexdigest()[:6]
     return f"{re.sub(r'[^A-Za-z0-9_-]+', '-', first.stem or first.name)}-{digest}"
+
+
+def input_files(spec: str) -> list[Path]:
+    """The image files `spec` names: one file, or every image in a folder (recursively)."""
+    from genzoo.data.folders import list_images
+
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        try:
+            return list_images(path)
+        except DatasetError:
+            raise ConfigError(f"input={spec}: the folder holds no image files") from None
+    if path.is_file():
+        return [path]
+    raise ConfigError(f"input={spec}: no such file or folder")
+
+
+def convert_user_images(
+    spec: str,
+    output: str,
+    channels: int,
+    device: torch.device | str,
+    convert: Callable[[torch.Tensor], torch.Tensor],
+    suffix: str,
+) -> dict[str, str]:
+    """What genzoo-upscale and genzoo-translate do with the user's images: each readable image
+    of `spec` (any size; grey, RGBA, 16-bit converted to `channels`) as (1, C, H, W) on
+    `device` through `convert`, written to `output/<relative path>/<stem>_<suffix>.png`.
+    Unreadable files are skipped, then reported together (ImagesSkipped, exit code 1).
+    Returns input -> output path, also printed as JSON."""
+    from torchvision.utils import save_image
+
+    files = input_files(spec)
+    out_dir = Path(output).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(spec).expanduser()
+    written: dict[str, str] = {}
+    unreadable: list[str] = []
+    for number, file in enumerate(files, 1):
+        try:
+            image = open_image(file)
+        except DatasetError as err:
+            unreadable.append(f"{file}: {err.__cause__ or err}")
+            log.warning("[%d/%d] %s: unreadable, skipped", number, len(files), file)
+            continue
+        started = time.perf_counter()
+        x = to_channels(pil_to_tensor(image), channels)[None].to(device)
+        with torch.no_grad():
+            y = convert(x)
+        relative = file.relative_to(root) if root.is_dir() else Path(file.name)
+        target = out_dir / relative.parent / f"{relative.stem}_{suffix}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_image(y.cpu(), target)
+        written[str(file)] = str(target)
+        log.info(
+            "[%d/%d] %s (%dx%d) -> %s (%dx%d), %.1f s",
+            number, len(files), file, x.shape[-1], x.shape[-2], target, y.shape[-1],
+            y.shape[-2], time.perf_counter() - started,
+        )  # fmt: skip
+    print(json.dumps(written))
+    if unreadable:
+        raise ImagesSkipped(
+            f"{len(unreadable)} of {len(files)} image(s) could not be read and were skipped "
+            f"({len(written)} written to {out_dir}):\n  " + "\n  ".join(unreadable)
+        )
+    return written
