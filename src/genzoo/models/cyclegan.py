@@ -14,7 +14,7 @@ then scored against the true mapping, beside the identity baseline (README).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -26,7 +26,7 @@ from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
 from genzoo.models.translation import DIRECTIONS, ImagePool, TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
-from genzoo.networks.translation import UNetGenerator, build_generator
+from genzoo.networks.translation import build_generator
 
 
 class CycleGAN(TranslationModel):
@@ -80,13 +80,6 @@ class CycleGAN(TranslationModel):
 
     def generator_for(self, direction: str) -> nn.Module:
         return self.generator[direction]
-
-    def size_multiple(self) -> int:
-        g = self.generator["AtoB"]
-        return 2**g.levels if isinstance(g, UNetGenerator) else 4
-
-    def generator_parameters(self) -> Iterable[nn.Parameter]:
-        return self.generator.parameters()
 
     # ----- training -------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:

@@ -29,7 +29,7 @@ from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed
 from genzoo.models.translation import TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
-from genzoo.networks.translation import UNetGenerator, build_generator
+from genzoo.networks.translation import build_generator
 from genzoo.utils.distributed import sum_over_processes
 
 
@@ -90,10 +90,6 @@ class Pix2Pix(TranslationModel):
     def generator_for(self, direction: str) -> nn.Module:
         return self.generator
 
-    def size_multiple(self) -> int:
-        g = self.generator
-        return 2**g.levels if isinstance(g, UNetGenerator) else 4
-
     def split(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(input, target) of a batch, in [0, 1], by the learned direction."""
         return batch[self.direction[0]], batch[self.direction[-1]]
@@ -107,8 +103,7 @@ class Pix2Pix(TranslationModel):
             self.target_sum += sum_over_processes(target.detach().sum(0))
             self.target_count += sum_over_processes(torch.tensor(len(target), device=self.device))
         x, y = to_signed(source), to_signed(target)
-        with torch.set_grad_enabled(True):  # one G forward serves the D step and the G step
-            fake = self.generator(x)
+        fake = self.generator(x)  # one G forward serves the D step (detached) and the G step
         logs: dict[str, Any] = {}
         self.adversarial_step(
             lambda: self.d_loss_terms(x, y, fake.detach(), logs),

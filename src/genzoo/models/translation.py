@@ -20,7 +20,7 @@ from genzoo.losses.adversarial import LOSSES, generator_loss
 from genzoo.models.adversarial import AdversarialModel
 from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
-from genzoo.networks.translation import unet_levels
+from genzoo.networks.translation import UNetGenerator, unet_levels
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -138,8 +138,10 @@ class TranslationModel(AdversarialModel):
         raise TypeError(f"{type(self).__name__} must define generator_for()")
 
     def size_multiple(self) -> int:
-        """Image sides the generator takes are multiples of this (translate pads to it)."""
-        return 4
+        """Image sides the generator takes are multiples of this (translate pads to it):
+        2^levels for the U-Net, 4 for the ResNet's two stride-2 levels."""
+        g = self.generator_for(self.directions[0])
+        return 2**g.levels if isinstance(g, UNetGenerator) else 4
 
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
