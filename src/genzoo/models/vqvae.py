@@ -5,7 +5,8 @@ networks differ, networks/vqvae.py).
 Loss (eq. 3): ||x - D(z_q)||^2 + beta * ||z_e - sg[z_q]||^2 (+ ||sg[z_e] - z_q||^2 when the
 codebook learns by loss rather than by moving averages). The decoder is deterministic; for the
 two-stage likelihood bound (models/vqvae_prior.py) a discretised logistic with one learned
-scale per image is fitted to its reconstructions, without changing the reconstructions.
+scale (a single scalar shared by every image and pixel) is fitted to its reconstructions,
+without changing the reconstructions.
 """
 
 from __future__ import annotations
@@ -122,6 +123,20 @@ class VQVAE(GenerativeModel):
                 logs[f"train/perplexity{self.level_name(level)}"] = stats["perplexity"]
             self.log_dict(logs, on_step=True, on_epoch=False)
         return loss + t["recon_bits_per_dim"].mean()  # the last term moves log_scale alone
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # A code restarted in this forward (codebook=loss) starts with fresh optimizer moments,
+        # not those it gathered before it died. Its gradient this step is zero (no vector
+        # chose it), so zeroed moments leave it where the restart put it.
+        for quantizer in self.net.quantizers:
+            mask = quantizer.just_restarted
+            quantizer.just_restarted = None
+            if mask is None or quantizer.mode != "loss":
+                continue
+            state = optimizer.state.get(quantizer.weight, {})
+            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer"):
+                if isinstance(state.get(key), torch.Tensor):
+                    state[key][mask] = 0
 
     # ----- validation ---------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:
