@@ -59,6 +59,73 @@ def test_unet_depth_follows_the_image_size_and_skips_carry_detail() -> None:
     assert float(change[16, 16]) > 1e-4
 
 
+def test_unet_256_has_dropout_on_the_papers_three_decoder_levels() -> None:
+    """CD512-CD1024-CD1024 (pix2pix appendix 6.1.1): the first three decoder levels from the
+    bottleneck, and no others."""
+    net = UNetGenerator(3, 3, levels=8, width=64, norm="batch", dropout=0.5)
+    with_dropout = [
+        any(isinstance(layer, torch.nn.Dropout) for layer in block) for block in net.decoder
+    ]
+    assert with_dropout == [True, True, True, False, False, False, False, False]
+    assert [block[1].out_channels for block in net.decoder[:3]] == [512, 512, 512]
+
+
+def test_instance_norm_has_no_learned_affine() -> None:
+    from genzoo.networks.blocks import make_norm
+
+    norm = make_norm("instance", 8)
+    assert isinstance(norm, torch.nn.InstanceNorm2d) and not norm.affine
+    assert sum(p.numel() for p in norm.parameters()) == 0
+
+
+def _pix2pix(test_mode: str, dropout: float = 0.5) -> torch.nn.Module:
+    from genzoo.models.pix2pix import Pix2Pix
+
+    torch.manual_seed(0)
+    model = Pix2Pix(image_size=32, width=8, d_width=8, dropout=dropout, test_mode=test_mode)
+    model.generator.train()
+    with torch.no_grad():  # running statistics that differ from any one image's
+        model.generator(torch.randn(8, 3, 32, 32) * 3)
+    return model.eval()
+
+
+def test_pix2pix_tests_as_the_paper_by_default_and_leaves_its_statistics_alone() -> None:
+    """test_mode=paper (the default): each image normalised by its own statistics, dropout on
+    from a fixed seed; the running statistics untouched. test_mode=eval: the usual inference."""
+    from genzoo.models.pix2pix import Pix2Pix
+
+    assert Pix2Pix(image_size=32, width=8, d_width=8).test_mode == "paper"
+    x = torch.rand(3, 3, 32, 32)
+    paper, plain = _pix2pix("paper", dropout=0.0), _pix2pix("eval", dropout=0.0)
+    before = [b.clone() for b in paper.buffers()]
+    alone = paper.translate(x[:1])
+    together = paper.translate(x)
+    torch.testing.assert_close(together[:1], alone)  # no image's statistics reach another's
+    assert not torch.allclose(together, plain.translate(x), atol=1e-3)
+    assert all(torch.equal(a, b) for a, b in zip(before, paper.buffers(), strict=True))
+    assert not paper.generator.training, "translate restored eval mode"
+    noisy = _pix2pix("paper")
+    first, again = noisy.translate(x), noisy.translate(x)
+    torch.testing.assert_close(first, again)  # repeatable: a fixed dropout seed
+    noisy.test_mode = "eval"
+    assert not torch.allclose(noisy.translate(x), first, atol=1e-3)
+    assert noisy.metric_notes()["test_mode"].startswith("eval")
+    assert paper.metric_notes()["test_mode"].startswith("paper")
+
+
+def test_edges2shoes_recipe_is_the_papers_batch_4_for_15_epochs() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from genzoo.utils.config import config_dir
+
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", ["experiment=pix2pix_edges2shoes"])
+    assert cfg.data.batch_size == 4
+    batches_per_epoch = 49_825 // 4
+    assert cfg.trainer.max_steps == 15 * batches_per_epoch
+    assert cfg.model.lr_constant_steps + cfg.model.lr_decay_steps == cfg.trainer.max_steps
+
+
 def test_patchgan_sees_70_pixel_patches() -> None:
     d = PatchGAN(6).eval()  # eval: batch norm with running statistics couples no positions
     assert d.receptive_field == 70

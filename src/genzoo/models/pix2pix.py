@@ -4,8 +4,15 @@ G: U-Net (or ResNet) from the input image; D: PatchGAN judging (input, output) p
 G minimises the conditional GAN loss + `l1_weight` * |G(x) - y|_1 (eq. 4, lambda = 100; both
 on [-1, 1] images as in the paper's code); D's loss is halved (sec. 3.3). Adam(2e-4, 0.5);
 the learning rate is constant, then decays linearly to 0 (`lr_constant_steps`,
-`lr_decay_steps`, in batches). Dropout in the U-Net's inner decoder levels is the paper's
-noise; translation runs in eval mode (dropout off, batch-norm running statistics).
+`lr_decay_steps`, in batches). Dropout in the U-Net's first three decoder levels is the
+paper's noise.
+
+At test time (`test_mode`) the paper (sec. 3.3) keeps dropout on and normalises with the test
+batch's statistics, its test batch being one image: `test_mode=paper`, the default, translates
+each image on its own with the generator in training behaviour (the running statistics are left
+as they are; dropout draws from a fixed seed, so a translation is repeatable).
+`test_mode=eval` is the usual inference: dropout off, batch-norm running statistics. Every
+metric says which one it used (`metric_notes`).
 
 `gan_weight=0` trains the same generator by L1 alone: the baseline the GAN term is measured
 against (README, "Image-to-image translation").
@@ -14,6 +21,7 @@ against (README, "Image-to-image translation").
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -31,6 +39,26 @@ from genzoo.models.translation import TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
 from genzoo.networks.translation import build_generator
 from genzoo.utils.distributed import sum_over_processes
+from genzoo.utils.rng import isolated_rng
+
+TEST_MODES = ("paper", "eval")
+DROPOUT_SEED = 0  # the test-time dropout's seed in test_mode=paper
+
+
+@contextmanager
+def training_behaviour(network: nn.Module) -> Iterator[None]:
+    """Run `network` as in training (dropout on, batch norm on the batch's own statistics) and
+    leave every buffer (running statistics, counters) as it was."""
+    saved = [buffer.detach().clone() for buffer in network.buffers()]
+    was_training = network.training
+    network.train()
+    try:
+        yield
+    finally:
+        network.train(was_training)
+        with torch.no_grad():
+            for buffer, value in zip(network.buffers(), saved, strict=True):
+                buffer.copy_(value)
 
 
 class Pix2Pix(TranslationModel):
@@ -64,9 +92,11 @@ class Pix2Pix(TranslationModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        test_mode: str = "paper",
     ) -> None:
         super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
+        self.test_mode = test_mode
         self.direction = check_direction(direction)
         self.directions = (direction,)
         self.loss_kind, self.l1_weight, self.gan_weight = loss, l1_weight, gan_weight
@@ -85,7 +115,19 @@ class Pix2Pix(TranslationModel):
         problems = super().check_hparams(hparams)
         if hparams.get("direction") not in ("AtoB", "BtoA"):
             problems["direction"] = "must be AtoB or BtoA (set it with data.direction)"
+        if hparams.get("test_mode", "paper") not in TEST_MODES:
+            problems["test_mode"] = "must be paper (dropout on, per-image statistics) or eval"
         return problems
+
+    @torch.no_grad()
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """As `TranslationModel.translate`, under `test_mode` (module docstring)."""
+        translate_batch = super().translate
+        if self.test_mode == "eval":
+            return translate_batch(x, direction)
+        with training_behaviour(self.generator), isolated_rng(DROPOUT_SEED):
+            # one image at a time: each is normalised by its own statistics (batch of 1)
+            return torch.cat([translate_batch(image[None], direction) for image in x])
 
     def generator_for(self, direction: str) -> nn.Module:
         return self.generator
@@ -182,6 +224,10 @@ class Pix2Pix(TranslationModel):
     def metric_notes(self) -> dict[str, str]:
         return {
             "direction": self.direction,
+            "test_mode": "paper: dropout on, each image normalised by its own statistics "
+            "(sec. 3.3)"
+            if self.test_mode == "paper"
+            else "eval: dropout off, batch-norm running statistics",
             "l1, psnr, ssim": "output against target, [0, 1] images, mean over held-out pairs "
             "(SSIM: torchmetrics, Gaussian window 11)",
             "sharpness": "mean squared Laplacian of the outputs' luma / the targets' (1 = as "

@@ -22,11 +22,14 @@ def num_halvings(image_size: int, base_size: int = 4) -> int:
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
-    """A normalisation layer by name: batch, instance, group or none."""
+    """A normalisation layer by name: batch, instance, group or none.
+
+    Instance norm has no learned scale and shift (`affine=False`), as in the pix2pix / CycleGAN
+    papers' code: the next convolution's bias and weights play that part."""
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
+        return nn.InstanceNorm2d(channels, affine=False)
     if kind == "group":
         return nn.GroupNorm(min(32, channels // 4) or 1, channels)
     if kind == "none":

@@ -36,8 +36,9 @@ class UNetGenerator(nn.Module):
 
     Encoder Ck: 4x4 stride-2 convolution, norm (not on the first level nor the bottleneck),
     LeakyReLU 0.2. Decoder: ReLU, 4x4 stride-2 transposed convolution, norm, and dropout 0.5 on
-    the `dropout_levels` decoder levels just below the bottleneck (the paper's noise source).
-    Widths double from `width` up to 8 * `width`.
+    the first `dropout_levels` decoder levels, counted from the bottleneck: the paper's
+    CD512-CD1024-CD1024 (appendix 6.1.1), its noise source. Widths double from `width` up to
+    8 * `width`.
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class UNetGenerator(nn.Module):
             layers = [nn.ReLU(), nn.ConvTranspose2d(inner, out, 4, 2, 1, bias=bias or i == 0)]
             if i > 0:
                 layers.append(make_norm(norm, out))
-                if levels - 1 - i < dropout_levels and dropout > 0 and i < levels - 1:
+                if levels - 1 - i < dropout_levels and dropout > 0:  # the first decoder levels
                     layers.append(nn.Dropout(dropout))
             else:
                 layers.append(nn.Tanh())
