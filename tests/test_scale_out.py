@@ -162,6 +162,43 @@ def test_gradients_averaged_and_random_streams_split_across_processes(tmp_path: 
     assert ranks[1]["draw"] != ranks[0]["draw"]
 
 
+def _pool_worker(rank: int, port: int, out: str) -> None:
+    from genzoo.models.cyclegan import CycleGAN
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        kw = {"image_size": 8, "width": 4, "blocks": 1, "d_width": 4, "pool_size": 3}
+        trained = CycleGAN(**kw)
+        for domain in ("A", "B"):  # each process's pool holds its own fakes
+            trained.pools[domain].query(torch.full((3, 3, 8, 8), float(rank)))
+        saved = trained.pool_states()
+        resumed = CycleGAN(**kw)
+        resumed.restore_pools(saved, rank)
+        result = {
+            "saved_shape": list(saved["A"].shape),
+            "saved_values": [float(saved["A"][r].mean()) for r in range(len(saved["A"]))],
+            "restored": [float(image.mean()) for image in resumed.pools["B"].images],
+        }
+        Path(f"{out}.{rank}").write_text(json.dumps(result))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_each_process_keeps_its_own_image_pool_across_a_resume(tmp_path: Path) -> None:
+    """CycleGAN's history pools are per process: the checkpoint keeps every process's, and each
+    process resumes from its own (not all from process 0's)."""
+    port = free_port()
+    out = str(tmp_path / "rank")
+    mp.start_processes(_pool_worker, args=(port, out), nprocs=2, start_method="fork")
+    ranks = [json.loads(Path(f"{out}.{r}").read_text()) for r in (0, 1)]
+    for rank, result in enumerate(ranks):
+        assert result["saved_shape"] == [2, 3, 3, 8, 8]
+        assert result["saved_values"] == [0.0, 1.0]
+        assert result["restored"] == [float(rank)] * 3
+
+
 def test_fingerprints_tell_permuted_and_changed_tensors_apart() -> None:
     base = torch.arange(6.0)
     prints = torch.stack([fingerprint(base), fingerprint(base)])

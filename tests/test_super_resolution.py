@@ -103,6 +103,98 @@ def test_tiled_upscaling_equals_untiled() -> None:
     assert float((tiled - whole).abs().max()) < 1 / 255
 
 
+def test_receptive_radius_of_the_papers_srresnet() -> None:
+    # head 9x9: 4; 16 blocks of two 3x3: 32; body 3x3: 1; sub-pixel 3x3 at x1 and x2: 1 + 1/2;
+    # tail 9x9 at x4: 4/4 = 1. In LR pixels: 39.5.
+    assert SRResNet().receptive_radius() == 39.5
+    assert SRResNet(blocks=2, width=8).receptive_radius() == 11.5
+    assert SRResNet(scale=2, blocks=0, bicubic_skip=True).receptive_radius() == 4 + 1 + 1 + 2
+
+
+def _worst_case_srresnet() -> SRResNet:
+    """The paper's SRResNet with every convolution reading its farthest right-hand neighbour, so
+    an output pixel depends on inputs its full receptive radius away (no trained network reaches
+    further): the hardest case for tiling."""
+    net = SRResNet().eval()
+    with torch.no_grad():
+        for conv in [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]:
+            out_ch, in_ch, k, _ = conv.weight.shape
+            conv.weight.zero_()
+            for o in range(out_ch):
+                if out_ch == 4 * in_ch:  # a sub-pixel conv: 4 outputs per input channel
+                    conv.weight[o, o // 4, k // 2, k - 1] = 1.0
+                elif out_ch < in_ch:  # the tail: the mean over channels
+                    conv.weight[o, :, k // 2, k - 1] = 1.0 / (in_ch * (2**16 + 1))
+                else:  # the head (each feature copies one colour) and the body: one to one
+                    conv.weight[o, o % in_ch, k // 2, k - 1] = 1.0
+            if conv.bias is not None:
+                conv.bias.zero_()
+    return net
+
+
+def test_tiles_overlapping_by_the_receptive_radius_equal_the_untiled_image() -> None:
+    """genzoo-upscale's overlap=auto on a paper-sized network: tiled equals untiled exactly;
+    the former default overlap of 24 LR pixels left seams."""
+    net = _worst_case_srresnet()
+    reach = math.ceil(net.receptive_radius())
+    lr = torch.rand(1, 3, 8, 200, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        whole = net(lr)
+        auto = upscale_tiled(net, lr, scale=4, tile=96, overlap=reach)
+        short = upscale_tiled(net, lr, scale=4, tile=96, overlap=24)
+    assert reach == 40 and float(whole.mean()) > 0.1
+    assert float((auto - whole).abs().max()) < 1e-5
+    assert float((short - whole).abs().max()) > 1 / 255
+
+
+def test_bicubic_baseline_is_matlabs_imresize() -> None:
+    """The SR literature's bicubic (MATLAB imresize: Keys' kernel with a = -0.5, mirrored
+    borders), every pixel, computed here from its definition."""
+    from genzoo.networks.srresnet import bicubic_upscale
+
+    def kernel(t: torch.Tensor, a: float = -0.5) -> torch.Tensor:
+        t = t.abs()
+        near = (a + 2) * t**3 - (a + 3) * t**2 + 1
+        far = a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a
+        return torch.where(t <= 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
+
+    def weights(n: int, scale: int) -> torch.Tensor:  # (n * scale, n): one row per output
+        w = torch.zeros(n * scale, n, dtype=torch.float64)
+        for i in range(n * scale):
+            centre = (i + 0.5) / scale - 0.5
+            for j in range(int(math.floor(centre)) - 1, int(math.floor(centre)) + 3):
+                source = -j - 1 if j < 0 else 2 * n - 1 - j if j >= n else j  # symmetric
+                w[i, source] += kernel(torch.tensor(centre - j, dtype=torch.float64))
+        return w
+
+    lr = 0.25 + 0.5 * torch.rand(1, 1, 7, 9, dtype=torch.float64)  # no clamping at [0, 1]
+    expected = weights(7, 4) @ lr[0, 0] @ weights(9, 4).t()
+    torch.testing.assert_close(bicubic_upscale(lr, 4)[0, 0], expected, atol=1e-12, rtol=0)
+
+
+def test_srgan_evaluates_its_generator_or_an_ema_with_its_own_statistics() -> None:
+    from genzoo.models.srgan import SRGAN
+
+    paper = SRGAN(width=8, blocks=1, d_channels=8, content_loss="mse")
+    assert paper.ema_decay is None and paper.sr_network() is paper.generator
+    torch.manual_seed(0)
+    ema = SRGAN(width=8, blocks=1, d_channels=8, content_loss="mse", ema_decay=0.999)
+    assert ema.sr_network() is ema.generator_ema
+    lr = torch.rand(16, 3, 12, 12)
+    ema._recent_lr = [lr]
+    ema.g_steps += 1
+    with torch.no_grad():  # statistics copied from a live generator that saw other images
+        for norm in ema.generator_ema.modules():
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                norm.running_mean.fill_(3.0)
+        ema.refresh_ema_statistics()
+        evaluated = ema.generator_ema.eval()(lr)
+        as_in_training = ema.generator_ema.train()(lr)
+    ema.generator_ema.eval()
+    torch.testing.assert_close(evaluated, as_in_training, atol=2e-3, rtol=0)
+    assert "EMA" in ema.metric_notes()["sampler"] and "paper" in paper.metric_notes()["sampler"]
+
+
 # ----- VGG features ---------------------------------------------------------------------
 def test_vgg_layers_and_missing_weights() -> None:
     assert (
@@ -143,7 +235,14 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, make_cfg, 
         "trainer.max_steps=6",
         "trainer.log_every_n_steps=1",
     ]
-    metrics = train(make_cfg(*args, run_dir=tmp_path / "gan"))
+    # The paper's second phase at a tenth of the rate, here after 3 of the 6 batches.
+    schedule = (
+        "{_target_:torch.optim.lr_scheduler.MultiStepLR,_partial_:true,milestones:[3],gamma:0.1}"
+    )
+    metrics = train(make_cfg(*args, f"model.scheduler={schedule}", run_dir=tmp_path / "gan"))
+    ckpt = torch.load(tmp_path / "gan" / "checkpoints" / "last.ckpt", weights_only=True)
+    lrs = [state["param_groups"][0]["lr"] for state in ckpt["optimizer_states"]]
+    assert lrs == pytest.approx([1e-5, 1e-5]) and len(ckpt["lr_schedulers"]) == 2
     assert {"val/psnr", "val/hf_ratio"} <= set(metrics)
     header = (tmp_path / "gan" / "csv" / "metrics.csv").read_text().splitlines()[0]
     for key in ("train/d_loss", "train/content_loss", "train/adversarial_loss"):

@@ -340,7 +340,7 @@ def test_cyclegan_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) 
     train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
     train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
     half = torch.load(split / "checkpoints" / "last.ckpt", weights_only=True)
-    assert len(half["image_pools"]["A"]) == 6  # full: 8 fakes seen, 6 kept
+    assert half["image_pools"]["A"].shape[:2] == (1, 6)  # one process; full: 8 seen, 6 kept
     train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
     a = torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True)
     b = torch.load(split / "checkpoints" / "last.ckpt", weights_only=True)
@@ -409,6 +409,16 @@ def test_translate_cli_on_a_folder_of_odd_images(pix2pix_checkpoint: Path, tmp_p
     cfg.direction = "AtoB"  # a Pix2Pix run learned one direction only
     with pytest.raises(ConfigError, match=r"translates BtoA only.*data.direction=BtoA"):
         translate(cfg)
+    # test_mode: the paper's (the run's default, above) or eval mode, which translates otherwise.
+    cfg.direction, cfg.size, cfg.output = None, "native", str(tmp_path / "eval")
+    cfg.test_mode = "sometimes"
+    with pytest.raises(ConfigError, match="test_mode=sometimes is not known: use paper or eval"):
+        translate(cfg)
+    cfg.test_mode = "eval"
+    with pytest.raises(ImagesSkipped):
+        translate(cfg)
+    paper, plain = (Image.open(tmp_path / d / "odd_BtoA.png") for d in ("out", "eval"))
+    assert paper.tobytes() != plain.tobytes()
 
 
 def test_cyclegan_translates_both_ways_from_one_checkpoint(tmp_path: Path) -> None:

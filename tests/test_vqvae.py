@@ -150,6 +150,23 @@ def _priors() -> list[torch.nn.Module]:
     ]  # fmt: skip
 
 
+def test_gated_pixelcnn_projects_the_condition_once_per_stack() -> None:
+    """Eq. 4 of the conditional PixelCNN: each stack has its own V. With every other weight
+    silenced, the two stacks' outputs differ, as they could not with one shared projection."""
+    from genzoo.networks.priors import GatedLayer
+
+    torch.manual_seed(0)
+    layer = GatedLayer(width=4, kernel=3, first=True, cond_channels=3)
+    with torch.no_grad():
+        for name, param in layer.named_parameters():
+            if not name.startswith("condition"):
+                param.zero_()
+        layer.horizontal_out.weight.copy_(torch.eye(4)[:, :, None, None])
+    zeros = torch.zeros(2, 4, 5, 5)
+    v, h = layer(zeros, zeros, torch.randn(2, 3, 5, 5))
+    assert (v - h).abs().max() > 1e-3
+
+
 @pytest.mark.parametrize("index", [0, 1], ids=["pixelcnn", "transformer"])
 def test_prior_is_causal_without_a_blind_spot(index: int) -> None:
     prior = _priors()[index]

@@ -38,6 +38,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(int(cfg.seed), verbose=False)
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
+    if cfg.get("test_mode") is not None:  # Pix2Pix: the paper's test behaviour or eval mode
+        from genzoo.models.pix2pix import apply_test_mode
+
+        apply_test_mode(model, str(cfg.test_mode))
     if hasattr(model, "iw_samples") and cfg.iw_samples:
         setattr(model, "iw_samples", int(cfg.iw_samples))  # noqa: B010 - not every family has it
     data_cfg, other_set = _data_config(cfg, meta, model)

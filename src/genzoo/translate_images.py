@@ -28,6 +28,10 @@ def translate(cfg: DictConfig) -> dict[str, str]:
             f"run={cfg.run} is a {type(model).__name__} run, which cannot translate: "
             "pass a model=pix2pix or model=cyclegan run"
         )
+    if cfg.get("test_mode") is not None:  # Pix2Pix: the paper's test behaviour or eval mode
+        from genzoo.models.pix2pix import apply_test_mode
+
+        apply_test_mode(model, str(cfg.test_mode))
     directions = tuple(getattr(model, "directions", ()))
     direction = str(cfg.direction) if cfg.direction is not None else directions[0]
     if direction not in directions:

@@ -3,6 +3,8 @@ each in overlapping tiles (utils/tiling.py), write PNGs, and report unreadable f
 
 from __future__ import annotations
 
+import logging
+
 from omegaconf import DictConfig
 
 from genzoo.errors import ConfigError
@@ -11,6 +13,8 @@ from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
 from genzoo.utils.tiling import upscale_tiled
 from genzoo.utils.user_images import convert_user_images
+
+log = logging.getLogger("genzoo")
 
 
 def upscale(cfg: DictConfig) -> dict[str, str]:
@@ -24,11 +28,37 @@ def upscale(cfg: DictConfig) -> dict[str, str]:
             "pass a model=srresnet or model=srgan run"
         )
     scale, channels = int(model.hparams["scale"]), int(model.hparams["image_channels"])
+    tile, overlap = tile_and_overlap(cfg.tile, cfg.overlap, model.receptive_radius())
     return convert_user_images(
         str(cfg.input),
         str(cfg.output),
         channels,
         device,
-        lambda lr: upscale_tiled(model.upscale, lr, scale, int(cfg.tile), int(cfg.overlap)),
+        lambda lr: upscale_tiled(model.upscale, lr, scale, tile, overlap),
         f"x{scale}",
     )
+
+
+def tile_and_overlap(tile: object, overlap: object, reach: int) -> tuple[int, int]:
+    """The tile side and overlap in LR pixels; overlap=auto is the network's receptive radius
+    `reach`, with which tiled output equals untiled. Wrong values are one-line errors."""
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
+        raise ConfigError(f"tile={tile} must be a positive whole number of LR pixels, e.g. 192")
+    if overlap == "auto":
+        overlap = reach
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+        raise ConfigError(
+            f"overlap={overlap} must be auto (this model: {reach}) or a whole number >= 0"
+        )
+    if tile <= 2 * overlap:
+        raise ConfigError(
+            f"tile={tile} must be larger than twice overlap={overlap}: set tile={2 * overlap + 64}"
+            " or more"
+        )
+    if overlap < reach:
+        log.warning(
+            "overlap=%d is below this network's reach of %d LR pixels: tiles may show seams",
+            overlap,
+            reach,
+        )
+    return tile, overlap

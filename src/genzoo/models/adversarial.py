@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from genzoo.models.base import GenerativeModel, OptimizerFactory
+from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
 from genzoo.utils.distributed import average_buffers, average_gradients
 
 LossTerms = Callable[[], Iterator[torch.Tensor]]
@@ -48,8 +48,11 @@ class AdversarialModel(GenerativeModel):
         ema_decay: float | None,
         clip_grad_norm: float | None,
         channels_last: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
-        super().__init__(optimizer=None, channels_last=channels_last)
+        # `scheduler`: one learning-rate schedule per player, stepped once per batch
+        # (step_schedulers), e.g. SRGAN's second phase at a tenth of the rate.
+        super().__init__(optimizer=None, scheduler=scheduler, channels_last=channels_last)
         self.automatic_optimization = False
         self.optimizer_g_factory, self.optimizer_d_factory = optimizer_g, optimizer_d
         self.n_critic = max(1, n_critic)
@@ -119,10 +122,14 @@ class AdversarialModel(GenerativeModel):
             raise RuntimeError(
                 f"{type(self).__name__} needs model.optimizer_g and model.optimizer_d in its config"
             )
-        return [
+        optimizers = [
             self.optimizer_g_factory(self.generator_parameters()),
             self.optimizer_d_factory(self.discriminator.parameters()),
         ]
+        if self.scheduler_factory is None:
+            return optimizers
+        # Stepped by hand once per batch; Lightning saves and restores their state.
+        return optimizers, [self.scheduler_factory(opt) for opt in optimizers]
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()

@@ -27,6 +27,7 @@ from genzoo.models.gan import to_signed, to_unit
 from genzoo.models.translation import DIRECTIONS, ImagePool, TranslationModel, paper_adversarial
 from genzoo.networks.discriminators import PatchGAN
 from genzoo.networks.translation import build_generator
+from genzoo.utils.distributed import gather_from_processes
 
 
 class CycleGAN(TranslationModel):
@@ -136,14 +137,27 @@ class CycleGAN(TranslationModel):
         logs["train/g_loss"] = loss.detach()
 
     # ----- the pools in the checkpoint ----------------------------------------------------
+    # Each DDP process keeps a pool of its own fakes; the checkpoint keeps every process's,
+    # (processes, n, C, H, W) per domain, and process r resumes from pool r.
+    def pool_states(self) -> dict[str, torch.Tensor]:
+        """Every process's pools, gathered (a collective: called in every process)."""
+        return {d: gather_from_processes(p.state(self.device)).cpu() for d, p in self.pools.items()}
+
+    def restore_pools(self, saved: dict[str, torch.Tensor], rank: int) -> None:
+        """Pools from `pool_states()` (or a one-process (n, C, H, W) of older checkpoints):
+        process `rank` takes its own; a run resumed on more processes than saved them reuses
+        the saved ones in turn."""
+        for d, images in saved.items():
+            per_process = images if images.dim() == 5 else images[None]
+            self.pools[d].load(per_process[rank % len(per_process)] if images.numel() else images)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        checkpoint["image_pools"] = {d: pool.state() for d, pool in self.pools.items()}
+        checkpoint["image_pools"] = self.pool_states()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
-        for d, images in checkpoint.get("image_pools", {}).items():
-            self.pools[d].load(images)
+        self.restore_pools(checkpoint.get("image_pools", {}), self.global_rank)
 
     # ----- held-out metrics -------------------------------------------------------------
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

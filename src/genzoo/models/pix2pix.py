@@ -45,6 +45,21 @@ TEST_MODES = ("paper", "eval")
 DROPOUT_SEED = 0  # the test-time dropout's seed in test_mode=paper
 
 
+def apply_test_mode(model: nn.Module, mode: str) -> None:
+    """Set a loaded model's `test_mode` (genzoo-eval / genzoo-translate `test_mode=`); a model
+    without one, or an unknown mode, is a user error naming the key."""
+    from genzoo.errors import ConfigError
+
+    if not hasattr(model, "test_mode"):
+        raise ConfigError(
+            f"test_mode={mode}: a {type(model).__name__} run has no test mode (Pix2Pix has); "
+            "leave test_mode out"
+        )
+    if mode not in TEST_MODES:
+        raise ConfigError(f"test_mode={mode} is not known: use paper or eval")
+    model.test_mode = mode
+
+
 @contextmanager
 def training_behaviour(network: nn.Module) -> Iterator[None]:
     """Run `network` as in training (dropout on, batch norm on the batch's own statistics) and
@@ -224,8 +239,7 @@ class Pix2Pix(TranslationModel):
     def metric_notes(self) -> dict[str, str]:
         return {
             "direction": self.direction,
-            "test_mode": "paper: dropout on, each image normalised by its own statistics "
-            "(sec. 3.3)"
+            "test_mode": "paper: dropout on, each image normalised by its own statistics (sec. 3.3)"
             if self.test_mode == "paper"
             else "eval: dropout off, batch-norm running statistics",
             "l1, psnr, ssim": "output against target, [0, 1] images, mean over held-out pairs "

@@ -1,6 +1,13 @@
 """SRGAN (Ledig et al., CVPR 2017, sec. 2.2): the SRResNet generator, started from a trained
 SRResNet run (`init_from`), trained against the paper's discriminator with the perceptual loss
 l_SR = content loss + 1e-3 * adversarial loss (eq. 3), manual optimization (models/adversarial.py).
+
+The paper evaluates the generator itself (`ema_decay=None`, the default). With a generator EMA
+(`ema_decay=0.999`) the EMA upscales and is evaluated; its batch-norm statistics are then
+recomputed for the averaged weights from the last training batches' LR images before each
+validation and save (averaged over DDP processes), not copied from the live generator. The
+paper's schedule, 1e5 updates at 1e-4 and 1e5 at 1e-5 (sec. 3.2), is `scheduler` (a MultiStepLR
+stepped per batch, experiment=srgan_div2k).
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ from genzoo.losses.adversarial import (
 )
 from genzoo.losses.perceptual import CONTENT_LOSSES, VGGFeatures, content_loss, vgg_layer_index
 from genzoo.models.adversarial import AdversarialModel
-from genzoo.models.base import OptimizerFactory
+from genzoo.models.base import OptimizerFactory, SchedulerFactory
 from genzoo.models.gan import to_signed
 from genzoo.models.srresnet import GENERATOR_KEYS, SRResNetModel, generator_hparams
 from genzoo.models.super_resolution import SuperResolutionMixin
 from genzoo.networks.srresnet import SRDiscriminator, SRResNet
+from genzoo.utils.distributed import average_buffers
+
+EMA_STATISTICS_BATCHES = 4  # recent training batches whose LR images refresh the EMA's statistics
 
 log = logging.getLogger("genzoo")
 
@@ -89,16 +99,17 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         adversarial_weight: float = 1e-3,
         loss: str = "ns",
         n_critic: int = 1,
-        ema_decay: float = 0.999,
+        ema_decay: float | None = None,
         clip_grad_norm: float | None = None,
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__(
-            optimizer_g, optimizer_d, n_critic, ema_decay, clip_grad_norm, channels_last
+            optimizer_g, optimizer_d, n_critic, ema_decay, clip_grad_norm, channels_last, scheduler
         )
-        self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
+        self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d", "scheduler"])
         self._init_sr(scale)
         self.init_from, self.loss_kind = init_from, loss
         self.content_kind, self.adversarial_weight = content_loss, adversarial_weight
@@ -107,6 +118,9 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         self._setup_ema()
         # Built on first use and kept out of the module's state: frozen, rebuilt identically.
         self._vgg: list[VGGFeatures] = []
+        # LR images of the last training batches (EMA with batch norm only), see the docstring.
+        self._recent_lr: list[torch.Tensor] = []
+        self._ema_statistics_at = -1
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
@@ -126,7 +140,36 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         return problems
 
     def sr_network(self) -> nn.Module:
-        return self.generator_ema
+        return self.generator if self.ema_decay is None else self.generator_ema
+
+    def _ema_norms(self) -> list[nn.Module]:
+        if self.ema_decay is None:
+            return []
+        kinds = (nn.BatchNorm2d, nn.SyncBatchNorm)
+        return [m for m in self.generator_ema.modules() if isinstance(m, kinds)]
+
+    @torch.no_grad()
+    def refresh_ema_statistics(self) -> None:
+        """Batch-norm statistics of the EMA weights: a plain average over the last training
+        batches' LR images, then over processes. Until the next G step they stay fresh."""
+        norms = self._ema_norms()
+        if not norms or not self._recent_lr or self._ema_statistics_at == int(self.g_steps):
+            return
+        self._ema_statistics_at = int(self.g_steps)
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # cumulative average over the batches below
+        self.generator_ema.train()
+        for lr in self._recent_lr:
+            self.generator_ema(lr)
+        self.generator_ema.eval()
+        for norm in norms:
+            norm.momentum = 0.1
+        average_buffers([self.generator_ema])
+
+    def on_validation_model_eval(self) -> None:
+        super().on_validation_model_eval()
+        self.refresh_ema_statistics()
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -137,7 +180,8 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
             return
         weights = read_init_from(self.init_from, generator_hparams(dict(self.hparams)))
         self.generator.load_state_dict(weights)
-        self.generator_ema.load_state_dict(weights)
+        if self.ema_decay is not None:
+            self.generator_ema.load_state_dict(weights)
         log.info("SRGAN generator initialised from %s", self.init_from)
 
     def feature_network(self) -> VGGFeatures | None:
@@ -158,6 +202,8 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         lr, hr = batch["lr"], batch["hr"]
+        if self._ema_norms():
+            self._recent_lr = [*self._recent_lr[1 - EMA_STATISTICS_BATCHES :], lr.detach()]
         self._grad_norms = {} if self.logging_now() else None
         with torch.set_grad_enabled(self.generator_steps_on_this_batch()):
             sr = self.generator(lr)  # (B, C, H, W), [0, 1]
@@ -192,7 +238,9 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
     def metric_notes(self) -> dict[str, str]:
         return {
             **super().metric_notes(),
-            "sampler": "generator EMA",
+            "sampler": "generator (the paper's)"
+            if self.ema_decay is None
+            else "generator EMA, batch-norm statistics recomputed for its weights",
             "content_loss": self.content_kind
             + ("" if self.content_kind == "mse" else f" at {self.hparams['vgg_layer']}"),
         }

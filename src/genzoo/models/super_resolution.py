@@ -7,6 +7,7 @@ EMA, SRResNet's generator). Batches are {'lr', 'hr'} in [0, 1] (data/super_resol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -65,6 +66,11 @@ class SuperResolutionMixin:
     def sr_network(self) -> nn.Module:
         """The network that upscales (a family's generator, or its EMA)."""
         raise TypeError(f"{type(self).__name__} must define sr_network()")
+
+    def receptive_radius(self) -> int:
+        """LR pixels an output pixel depends on, rounded up: the tile overlap at which tiled
+        upscaling equals untiled (genzoo-upscale overlap=auto)."""
+        return math.ceil(self.sr_network().receptive_radius())  # type: ignore[operator]
 
     @torch.no_grad()
     def upscale(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,9 +71,9 @@ class ImagePool:
                 out.append(image)
         return torch.stack(out)
 
-    def state(self) -> torch.Tensor:
-        """The stored images (n, C, H, W) on the CPU; (0,) when empty."""
-        return torch.stack(self.images).cpu() if self.images else torch.zeros(0)
+    def state(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """The stored images (n, C, H, W) on `device`; (0,) when empty."""
+        return torch.stack(self.images).to(device) if self.images else torch.zeros(0, device=device)
 
     def load(self, images: torch.Tensor) -> None:
         self.images = list(images) if images.numel() else []

@@ -48,6 +48,8 @@ class GatedLayer(nn.Module):
     shifted down one row, so the horizontal stack at row r sees rows < r only through it.
     Horizontal: a (1, k//2+1) convolution over columns c - k//2 .. c; the first layer shifts it
     right by one ("mask A": the code being predicted is not seen).
+    Conditions enter each stack's gates through a projection of that stack's own (eq. 4's V,
+    one per stack), computed as one 1x1 convolution whose output is split in two.
     """
 
     def __init__(self, width: int, kernel: int, first: bool, cond_channels: int) -> None:
@@ -57,7 +59,8 @@ class GatedLayer(nn.Module):
         self.vertical_to_horizontal = nn.Conv2d(2 * width, 2 * width, 1)
         self.horizontal = nn.Conv2d(width, 2 * width, (1, kernel // 2 + 1))
         self.horizontal_out = nn.Conv2d(width, width, 1)
-        self.condition = nn.Conv2d(cond_channels, 2 * width, 1) if cond_channels else None
+        # vertical and horizontal biases: 2 * width channels each
+        self.condition = nn.Conv2d(cond_channels, 4 * width, 1) if cond_channels else None
 
     def forward(
         self, v_in: torch.Tensor, h_in: torch.Tensor, cond: torch.Tensor | None
@@ -70,8 +73,8 @@ class GatedLayer(nn.Module):
         v_down = F.pad(v, (0, 0, 1, 0))[:, :, :-1]  # rows above only
         h = h + self.vertical_to_horizontal(v_down)
         if self.condition is not None and cond is not None:
-            bias = self.condition(cond)
-            v, h = v + bias, h + bias
+            v_bias, h_bias = self.condition(cond).chunk(2, dim=1)
+            v, h = v + v_bias, h + h_bias
         v, h = _gate(v), self.horizontal_out(_gate(h))
         return v, h if self.first else h + h_in
 

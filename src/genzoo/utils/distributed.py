@@ -37,6 +37,16 @@ def sum_over_processes(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def gather_from_processes(value: torch.Tensor) -> torch.Tensor:
+    """(*shape) in each process -> (processes, *shape), process order, in every process; the
+    shapes must agree."""
+    if world_size() == 1:
+        return value[None]
+    parts = [torch.empty_like(value) for _ in range(world_size())]
+    dist.all_gather(parts, value.contiguous())
+    return torch.stack(parts)
+
+
 def from_first_process(value: torch.Tensor) -> torch.Tensor:
     """Rank 0's `value` in every process: a random choice made once for all of them."""
     if world_size() == 1:
