@@ -28,7 +28,7 @@ def upscale(cfg: DictConfig) -> dict[str, str]:
             "pass a model=srresnet or model=srgan run"
         )
     scale, channels = int(model.hparams["scale"]), int(model.hparams["image_channels"])
-    tile, overlap = tile_and_overlap(cfg.tile, cfg.overlap, model.receptive_radius())
+    tile, overlap = tile_and_overlap(cfg.tile, cfg.overlap, model.receptive_radius())  # type: ignore[operator]
     return convert_user_images(
         str(cfg.input),
         str(cfg.output),

@@ -142,10 +142,10 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
     def sr_network(self) -> nn.Module:
         return self.generator if self.ema_decay is None else self.generator_ema
 
-    def _ema_norms(self) -> list[nn.Module]:
+    def _ema_norms(self) -> list[nn.modules.batchnorm._BatchNorm]:
         if self.ema_decay is None:
             return []
-        kinds = (nn.BatchNorm2d, nn.SyncBatchNorm)
+        kinds = nn.modules.batchnorm._BatchNorm
         return [m for m in self.generator_ema.modules() if isinstance(m, kinds)]
 
     @torch.no_grad()

@@ -23,7 +23,7 @@ from genzoo.losses.likelihood import discretized_logistic_log_likelihood
 from genzoo.metrics.reconstruction import per_image_psnr
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
 from genzoo.models.gan import to_signed, to_unit
-from genzoo.networks.quantizer import code_statistics, statistics_of_counts
+from genzoo.networks.quantizer import VectorQuantizer, code_statistics, statistics_of_counts
 from genzoo.networks.vqvae import VQVAENet
 from genzoo.utils.distributed import sum_over_processes
 
@@ -128,7 +128,8 @@ class VQVAE(GenerativeModel):
         # A code restarted in this forward (codebook=loss) starts with fresh optimizer moments,
         # not those it gathered before it died. Its gradient this step is zero (no vector
         # chose it), so zeroed moments leave it where the restart put it.
-        for quantizer in self.net.quantizers:
+        quantizers: list[VectorQuantizer] = list(self.net.quantizers)  # type: ignore[arg-type]
+        for quantizer in quantizers:
             mask = quantizer.just_restarted
             quantizer.just_restarted = None
             if mask is None or quantizer.mode != "loss":
