@@ -147,6 +147,23 @@ def test_tiles_overlapping_by_the_receptive_radius_equal_the_untiled_image() -> 
     assert float((short - whole).abs().max()) > 1 / 255
 
 
+def test_upscale_tile_and_overlap_are_checked_in_one_line() -> None:
+    from genzoo.errors import ConfigError
+    from genzoo.upscale_images import tile_and_overlap
+
+    assert tile_and_overlap(192, "auto", 40) == (192, 40)
+    assert tile_and_overlap(64, 8, 40) == (64, 8)  # allowed, with a warning about seams
+    for tile, overlap, says in [
+        ("abc", "auto", "tile=abc must be a positive whole number"),
+        (0, "auto", "tile=0 must be a positive whole number"),
+        (192, 500, "tile=192 must be larger than twice overlap=500"),
+        (192, -5, r"overlap=-5 must be auto \(this model: 40\)"),
+        (192, "wide", "overlap=wide must be auto"),
+    ]:
+        with pytest.raises(ConfigError, match=says):
+            tile_and_overlap(tile, overlap, 40)
+
+
 def test_bicubic_baseline_is_matlabs_imresize() -> None:
     """The SR literature's bicubic (MATLAB imresize: Keys' kernel with a = -0.5, mirrored
     borders), every pixel, computed here from its definition."""
