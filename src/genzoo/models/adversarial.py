@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
@@ -59,6 +60,8 @@ class AdversarialModel(GenerativeModel):
         self.ema_decay, self.clip_grad_norm = ema_decay, clip_grad_norm
         # Gradient norms of the batch being trained; None on batches whose metrics are not logged.
         self._grad_norms: dict[str, torch.Tensor] | None = {}
+        # The G step whose EMA weights the EMA's batch-norm statistics were last computed for.
+        self._ema_statistics_at = -1
         # DistributedDataParallel.no_sync of the DDP wrapper when this model averages its own
         # gradients (set at fit start); None otherwise.
         self._ddp_no_sync: Callable[[], AbstractContextManager[None]] | None = None
@@ -202,8 +205,31 @@ class AdversarialModel(GenerativeModel):
             scheduler.step()  # type: ignore[call-arg]
 
     def refresh_ema_statistics(self) -> None:
-        """Make the EMA generator's normalisation statistics its own (DCGAN's batch norm);
-        called before it is evaluated and saved. Families without such statistics do nothing."""
+        """Make the EMA generator's normalisation statistics its own (DCGAN's and SRGAN's batch
+        norm, through `recompute_ema_statistics`); called before it is evaluated and saved.
+        Families without such statistics do nothing."""
+
+    @torch.no_grad()
+    def recompute_ema_statistics(self, run_batches: Callable[[], None]) -> bool:
+        """Reset the EMA generator's batch-norm statistics and average them anew (a plain
+        cumulative average) over the forward passes `run_batches` makes through it in training
+        mode. Copied from the live generator they would not match the averaged weights.
+        update_ema overwrites them at every G step, so until the next one they are still fresh
+        (a validation and its two checkpoint saves need one recomputation, not three). True if
+        it recomputed them."""
+        norms = [m for m in self.generator_ema.modules() if isinstance(m, _BatchNorm)]
+        if not norms or self._ema_statistics_at == int(self.g_steps):
+            return False
+        self._ema_statistics_at = int(self.g_steps)
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # cumulative average over the batches below
+        self.generator_ema.train()
+        run_batches()
+        self.generator_ema.eval()
+        for norm in norms:
+            norm.momentum = 0.1
+        return True
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)

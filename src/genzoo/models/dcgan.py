@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
 from genzoo.losses.adversarial import (
     LOSSES,
@@ -84,32 +83,17 @@ class DCGAN(GANModel):
         )
         self._setup_ema()
 
-    @torch.no_grad()
     def refresh_ema_statistics(self, batches: int = 4, batch_size: int = 128) -> None:
-        """Batch-norm statistics for the EMA weights: copied from the live generator they would
-        not match the averaged weights. Recomputed as a plain average over `batches` batches of
-        fresh latents (drawn on a forked RNG, so training's random numbers are untouched)."""
-        norms = [
-            m
-            for m in self.generator_ema.modules()
-            if isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm))
-        ]
-        # update_ema overwrites them at every G step: until the next one they are still fresh
-        # (a validation and its two checkpoint saves need one recomputation, not three).
-        if not norms or getattr(self, "_ema_statistics_at", None) == int(self.g_steps):
-            return
-        self._ema_statistics_at = int(self.g_steps)
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average over the batches below
-        self.generator_ema.train()
-        with isolated_rng(EMA_STATISTICS_SEED):
-            for _ in range(batches):
-                labels = self.random_labels(batch_size)
-                self.generator_ema(self.latents(batch_size), labels)
-        self.generator_ema.eval()
-        for norm in norms:
-            norm.momentum = 0.1
+        """Batch-norm statistics for the EMA weights, from `batches` batches of fresh latents
+        (drawn on a forked RNG, so training's random numbers are untouched)."""
+
+        def run_batches() -> None:
+            with isolated_rng(EMA_STATISTICS_SEED):
+                for _ in range(batches):
+                    labels = self.random_labels(batch_size)
+                    self.generator_ema(self.latents(batch_size), labels)
+
+        self.recompute_ema_statistics(run_batches)
 
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(diff_augment(x, self.augment) if self.augment else x, labels)

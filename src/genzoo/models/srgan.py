@@ -119,8 +119,8 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         # Built on first use and kept out of the module's state: frozen, rebuilt identically.
         self._vgg: list[VGGFeatures] = []
         # LR images of the last training batches (EMA with batch norm only), see the docstring.
+        self._keeps_recent_lr = ema_decay is not None and batch_norm
         self._recent_lr: list[torch.Tensor] = []
-        self._ema_statistics_at = -1
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
@@ -142,30 +142,18 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
     def sr_network(self) -> nn.Module:
         return self.generator if self.ema_decay is None else self.generator_ema
 
-    def _ema_norms(self) -> list[nn.modules.batchnorm._BatchNorm]:
-        if self.ema_decay is None:
-            return []
-        kinds = nn.modules.batchnorm._BatchNorm
-        return [m for m in self.generator_ema.modules() if isinstance(m, kinds)]
-
-    @torch.no_grad()
     def refresh_ema_statistics(self) -> None:
         """Batch-norm statistics of the EMA weights: a plain average over the last training
-        batches' LR images, then over processes. Until the next G step they stay fresh."""
-        norms = self._ema_norms()
-        if not norms or not self._recent_lr or self._ema_statistics_at == int(self.g_steps):
+        batches' LR images, then over processes."""
+        if not self._recent_lr:
             return
-        self._ema_statistics_at = int(self.g_steps)
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average over the batches below
-        self.generator_ema.train()
-        for lr in self._recent_lr:
-            self.generator_ema(lr)
-        self.generator_ema.eval()
-        for norm in norms:
-            norm.momentum = 0.1
-        average_buffers([self.generator_ema])
+
+        def run_batches() -> None:
+            for lr in self._recent_lr:
+                self.generator_ema(lr)
+
+        if self.recompute_ema_statistics(run_batches):
+            average_buffers([self.generator_ema])
 
     def on_validation_model_eval(self) -> None:
         super().on_validation_model_eval()
@@ -202,7 +190,7 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         lr, hr = batch["lr"], batch["hr"]
-        if self._ema_norms():
+        if self._keeps_recent_lr:
             self._recent_lr = [*self._recent_lr[1 - EMA_STATISTICS_BATCHES :], lr.detach()]
         self._grad_norms = {} if self.logging_now() else None
         with torch.set_grad_enabled(self.generator_steps_on_this_batch()):
