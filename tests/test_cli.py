@@ -58,7 +58,8 @@ def test_resume_from_cli_continues_step_counter(trained_run: Path) -> None:
     ("override", "expected"),
     [
         ("model.no_such_key=1", "no_such_key"),
-        ("model=no_such_model", "Available options"),
+        ("model=no_such_model", "model=no_such_model is not an option of model"),
+        ("model=vea", "did you mean model=vae?"),
         ("trainer.max_epochs=abc", "trainer.max_epochs='abc'"),
         ("model.latent_dim=sixteen", "model.latent_dim='sixteen'"),
     ],
@@ -67,9 +68,10 @@ def test_bad_override_exits_with_readable_message(
     tmp_path: Path, override: str, expected: str
 ) -> None:
     result = run("genzoo-train", *QUICK, override, cwd=tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 2
     output = result.stdout + result.stderr
     assert expected in output, output[-2000:]
+    assert "Traceback" not in output and "HYDRA_FULL_ERROR" not in output
     assert "site-packages/lightning" not in output, "a deep traceback instead of a message"
     assert not (tmp_path / "runs" / "vae_digits").exists() or not list(
         (tmp_path / "runs").rglob("*.ckpt")
@@ -219,7 +221,7 @@ def test_misspelled_key_gets_did_you_mean(tmp_path: Path) -> None:
     ("command", "args", "expected"),
     [
         ("genzoo-sample", [], "no value for run: set run=..."),
-        ("genzoo-eval", ["run=anything", "split=train"], "split=train is not a held-out split"),
+        ("genzoo-eval", ["run=anything", "split=train"], "split=train must be one of val, test"),
         ("genzoo-sample", ["run=x", "truncaton=0.7"], "did you mean truncation?"),
     ],
 )
@@ -253,7 +255,6 @@ def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: P
         "interpolation_space=w",
         "style_mix_rows=[1]",
         "interpolate=false",  # with gif=true below: nothing to animate
-        "n=0",
     ):
         extra = ["gif=true"] if option == "interpolate=false" else []
         with pytest.raises(SampleRequestError, match="VAE cannot do what was asked"):
@@ -297,8 +298,8 @@ def test_reconstruct_folder_with_unreadable_files(trained_run: Path, tmp_path: P
     assert "3 image(s) could not be read" in result.stderr
     for name in BAD:  # each listed once, on a line of its own
         assert sum(name in line for line in result.stderr.splitlines()) == 1, name
-    written = json.loads(result.stdout.strip().splitlines()[-1])
-    assert len(list(Path(written["individual_reconstructions"]).glob("*.png"))) == 10
+    (folder,) = [p for p in (tmp_path / "o").glob("reconstructions_*") if p.is_dir()]
+    assert len(list(folder.glob("*.png"))) == 10
     assert "on_error" not in result.stderr
 
 

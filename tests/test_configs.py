@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from genzoo.utils.config import config_dir
 from genzoo.utils.loggers import build_callbacks, build_loggers
@@ -83,7 +84,7 @@ def test_callback_configs_instantiate(make_cfg, name: str) -> None:
     cfg = make_cfg(f"callbacks={name}")
     model = instantiate(cfg.model, _convert_="all")
     callbacks = build_callbacks(cfg.callbacks, model, has_logger=True)
-    checkpoints = [c for c in callbacks if type(c).__name__ == "ModelCheckpoint"]
+    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
     assert checkpoints and checkpoints[0].monitor == model.monitor
 
 

@@ -283,9 +283,9 @@ def test_srgan_starts_from_srresnet_and_logs_its_losses(srresnet_run, make_cfg, 
 
 
 def test_sr_model_on_image_data_is_a_clear_error(make_cfg, tmp_path) -> None:
-    from genzoo.models.super_resolution import SuperResolutionDataError
+    from genzoo.data.kinds import DataKindError
 
-    with pytest.raises(SuperResolutionDataError, match="use data=sr_photos"):
+    with pytest.raises(DataKindError, match="use data=sr_photos"):
         train(
             make_cfg("model=srresnet", "data=digits", "trainer.max_steps=1", run_dir=tmp_path / "r")
         )

@@ -433,8 +433,8 @@ def test_cyclegan_translates_both_ways_from_one_checkpoint(tmp_path: Path) -> No
 
 
 def test_pix2pix_refuses_unpaired_data(make_cfg) -> None:
-    from genzoo.models.translation import TranslationDataError
+    from genzoo.data.kinds import DataKindError
 
     cfg = make_cfg("model=pix2pix", "data=photos_warm", "debug=fdr")
-    with pytest.raises(TranslationDataError, match=r"aligned A / B pairs.*data=photos_warm"):
+    with pytest.raises(DataKindError, match=r"aligned A / B pairs.*data=photos_warm"):
         train(cfg)

@@ -16,19 +16,45 @@ from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import ConfigError, exit_on_user_error
 from genzoo.utils.config import config_dir, require_values
+from genzoo.utils.options import (
+    Rule,
+    check_options,
+    check_output_file,
+    choice,
+    device_name,
+    integer,
+    optional,
+    text,
+)
 
 log = logging.getLogger("genzoo")
-SPLITS = ("val", "test")
+
+
+OPTION_RULES: dict[str, Rule] = {
+    "run": text,
+    "checkpoint": text,
+    "split": choice("val", "test"),
+    "batch_size": integer(1),
+    "iw_samples": optional(integer(1)),
+    "seed": integer(),
+    "test_mode": optional(choice("paper", "eval")),
+    "out": optional(text),
+    "device": device_name,
+}
+# The VAE's NLL bound when iw_samples is not given: tighter than the 32 of validation.
+DEFAULT_IW_SAMPLES = 256
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate a run's checkpoint; return (and write) the metrics with their provenance."""
-    if str(cfg.split) not in SPLITS:
-        raise ConfigError(f"split={cfg.split} is not a held-out split: use split=val or split=test")
+    check_options(cfg, OPTION_RULES, "genzoo-eval")
+    if cfg.out:
+        check_output_file(str(cfg.out), "out")
     # Heavy imports here, so that --help and command-line mistakes answer at once.
     import lightning as L
     from hydra.utils import instantiate
 
+    from genzoo.data.kinds import DataKindError, mismatch_message
     from genzoo.models.super_resolution import mean_of_rows
     from genzoo.utils.checkpoint import load_model
     from genzoo.utils.console import quiet_console
@@ -42,12 +68,23 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         from genzoo.models.pix2pix import apply_test_mode
 
         apply_test_mode(model, str(cfg.test_mode))
-    if hasattr(model, "iw_samples") and cfg.iw_samples:
-        setattr(model, "iw_samples", int(cfg.iw_samples))  # noqa: B010 - not every family has it
+    if hasattr(model, "iw_samples"):
+        setattr(model, "iw_samples", int(cfg.iw_samples or DEFAULT_IW_SAMPLES))  # noqa: B010
+    elif cfg.iw_samples is not None:
+        raise ConfigError(
+            f"iw_samples={cfg.iw_samples}: {type(model).__name__} has no importance-weighted "
+            "likelihood (only the VAE does); drop iw_samples"
+        )
     data_cfg, other_set = _data_config(cfg, meta, model)
     datamodule = instantiate(data_cfg, _convert_="all")
+    kind = getattr(datamodule, "yields", None)
+    if kind is not None and kind not in model.accepts:
+        raise DataKindError(
+            mismatch_message(type(model).__name__, model.accepts, datamodule.name, kind)
+        )
     datamodule.prepare_data()
-    loader = datamodule.eval_dataloader(str(cfg.split))
+    split = str(cfg.split)
+    loader = Progress(datamodule.eval_dataloader(split), f"evaluating {datamodule.name} {split}")
     per_image = None
     if model.supports("upscale"):  # SR: one row per image, the means over them
         rows = model.evaluate_per_image(loader)
@@ -65,7 +102,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "checkpoint": str(ckpt_path),
         "global_step": meta.get("global_step"),
         "dataset": data_cfg.get("_target_"),
-        "split": str(cfg.split),
+        "split": split,
+        "split_is": datamodule.held_out_splits[split],
         "seed": int(cfg.seed),
         "hyper_parameters": dict(model.hparams),
         "metrics": metrics,
@@ -73,16 +111,45 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     }
     if per_image is not None:
         result["per_image"] = per_image
-    tag = datamodule.name if other_set else str(cfg.split)
+    tag = datamodule.name if other_set else split
     out = Path(cfg.out) if cfg.out else run_dir / f"eval_{tag}.json"
     _write_atomically(out, json.dumps(result, indent=2))
-    log.info("metrics written to %s", out)
     if per_image is not None:
         table = out.with_suffix(".md")
         _write_atomically(table, sr_table(per_image, metrics, f"{tag}, x{model.hparams['scale']}"))
         log.info("per-image table written to %s", table)
-    print(json.dumps(result, indent=2))
+    print(metric_table(metrics, f"{datamodule.name}, split={split} ({result['split_is']})"))
+    print(f"all results (hyper-parameters, notes{', per image' if per_image else ''}): {out}")
     return result
+
+
+class Progress:
+    """A loader that shows a progress bar on stderr each time it is read (families read the
+    held-out images once for their metrics, and again for sample quality)."""
+
+    def __init__(self, loader: Any, desc: str) -> None:
+        self.loader, self.desc = loader, desc
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Any:
+        from tqdm import tqdm
+
+        yield from tqdm(self.loader, desc=self.desc, unit="batch", file=sys.stderr, leave=False)
+
+
+def metric_table(metrics: dict[str, float], title: str) -> str:
+    """The metrics as two aligned columns under a title."""
+    width = max((len(k) for k in metrics), default=0)
+    lines = [title] + [f"  {k:<{width}}  {_number(v)}" for k, v in metrics.items()]
+    return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _data_config(cfg: DictConfig, meta: dict[str, Any], model: Any) -> tuple[DictConfig, bool]:
@@ -97,6 +164,10 @@ def _data_config(cfg: DictConfig, meta: dict[str, Any], model: Any) -> tuple[Dic
     data_cfg.batch_size = int(cfg.batch_size)
     if "scale" in data_cfg and "scale" in model.hparams:
         data_cfg.scale = int(model.hparams["scale"])  # LR made at the factor the model learned
+    if other_set:  # another set's images, at the channels and size the model takes
+        for data_key, model_key in (("channels", "image_channels"), ("image_size", "image_size")):
+            if data_key in data_cfg and model_key in model.hparams:
+                data_cfg[data_key] = int(model.hparams[model_key])
     return data_cfg, other_set
 
 
@@ -134,8 +205,17 @@ def main() -> None:
     """genzoo-eval: checks the command line's keys, then hands over to Hydra."""
     from genzoo.utils.cli import check_command_line
 
+    # data.KEY=VALUE and +data.KEY=VALUE both change the data config, whether or not data=NAME
+    # chose another set (Hydra would want + for a key the run's config adds, none for a
+    # key the chosen set has): both become ++ (add or override).
+    sys.argv[1:] = [_add_or_override(arg) for arg in sys.argv[1:]]
     check_command_line("eval", sys.argv[1:])
     _hydra_main()
+
+
+def _add_or_override(arg: str) -> str:
+    bare = arg.lstrip("+")
+    return f"++{bare}" if bare.startswith("data.") and "=" in bare else arg
 
 
 if __name__ == "__main__":

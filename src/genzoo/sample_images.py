@@ -4,7 +4,6 @@ interpolations and style mixes, written as PNG files whose names say what made t
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import sys
@@ -23,6 +22,19 @@ from genzoo.models.base import GenerativeModel
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
+from genzoo.utils.options import (
+    Rule,
+    boolean,
+    check_options,
+    check_output_folder,
+    choice,
+    device_name,
+    int_list,
+    integer,
+    number,
+    optional,
+    text,
+)
 from genzoo.utils.user_images import (
     ImagesSkipped,
     images_from_files,
@@ -39,23 +51,55 @@ class SampleRequestError(GenzooError, ValueError):
     """An option the loaded model cannot honour; nothing has been written."""
 
 
+# genzoo-sample's options by type and value (utils/options.py), checked before loading.
+OPTION_RULES: dict[str, Rule] = {
+    "run": text,
+    "checkpoint": text,
+    "n": integer(1),
+    "seed": integer(),
+    "seeds": optional(int_list()),
+    "truncation": optional(number(0)),
+    "noise_mode": optional(choice(*NOISE_MODES)),
+    "nrow": optional(integer(1)),
+    "out_dir": optional(text),
+    "grid": boolean,
+    "individual": boolean,
+    "temperature": number(0, above=True),
+    "top_k": optional(integer(1)),
+    "top_p": optional(number(0, 1, above=True)),
+    "reconstruct": optional(text),
+    "interpolate": boolean,
+    "interpolation_steps": integer(2),
+    "interpolation_rows": integer(1),
+    "interpolation_space": text,
+    "gif": boolean,
+    "style_mix_rows": optional(int_list()),
+    "style_mix_cols": optional(int_list()),
+    "style_mix_layers": optional(int_list(2, low=0)),
+    "device": device_name,
+}
+
+
 def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
     """Every option against what the model can do, before anything is written."""
     name = type(model).__name__
     if not {"sample", "reconstruct"} & model.capabilities:
-        hint = " use genzoo-upscale for a super-resolution run" if model.supports("upscale") else ""
+        other = "genzoo-upscale" if model.supports("upscale") else "genzoo-translate"
         raise SampleRequestError(
-            f"{name} neither samples nor reconstructs, so nothing was written;{hint}"
+            f"{name} neither samples nor reconstructs, so nothing was written: "
+            f"use {other} run={cfg.run} input=<images> output=<folder>"
+        )
+    if not model.supports("sample") and not cfg.reconstruct:
+        raise SampleRequestError(
+            f"{name} does not sample by itself, so nothing was written: it reconstructs "
+            f"(reconstruct=val, or reconstruct=<your images>); sampling needs a prior trained "
+            f"on its codes (genzoo-train experiment=vqvae_prior_digits "
+            f"model.first_stage=<this run's checkpoint>)"
         )
     problems = []
     for option in _given_options(cfg):
         if option not in model.sample_options:
             problems.append(f"{option}= (it understands: {_listed(model.sample_options)})")
-    if cfg.noise_mode is not None and str(cfg.noise_mode) not in NOISE_MODES:
-        problems.append(f"noise_mode={cfg.noise_mode} (use one of: {', '.join(NOISE_MODES)})")
-    for key in ("n", "interpolation_steps", "interpolation_rows"):
-        if int(cfg[key]) < 1:
-            problems.append(f"{key}={cfg[key]} (must be a positive count)")
     if cfg.reconstruct and not model.supports("reconstruct"):
         problems.append("reconstruct= (it has no encoder)")
     if cfg.style_mix_rows or cfg.style_mix_cols:
@@ -63,6 +107,14 @@ def check_request(cfg: DictConfig, model: GenerativeModel) -> None:
             problems.append("style_mix_rows / style_mix_cols (it has no styles to mix)")
         elif not (cfg.style_mix_rows and cfg.style_mix_cols):
             problems.append("style mixing needs both style_mix_rows and style_mix_cols")
+        elif cfg.style_mix_layers:
+            start, end = (int(v) for v in cfg.style_mix_layers)
+            layers = int(getattr(model, "style_layers", 0))
+            if not 0 <= start < end <= layers:
+                problems.append(
+                    f"style_mix_layers=[{start},{end}] (a range [start, end) within its "
+                    f"{layers} w layers: 0 <= start < end <= {layers})"
+                )
     space = str(cfg.interpolation_space)
     if (
         cfg.interpolate
@@ -180,6 +232,9 @@ def _seed_tag(cfg: DictConfig, seeds: list[int] | None) -> str:
 def sample(cfg: DictConfig) -> dict[str, str]:
     """Write the requested images; return a map of what was written where."""
     quiet_console()
+    check_options(cfg, OPTION_RULES, "genzoo-sample")
+    if cfg.out_dir:
+        check_output_folder(str(cfg.out_dir), "out_dir")
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
     check_request(cfg, model)
@@ -242,7 +297,7 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         written["interpolations"] = str(out_dir / f"interpolations_{space}_{interp_stem}.png")
         save_image(make_grid(torch.cat(rows), nrow=steps), written["interpolations"])
         if cfg.gif:
-            written["gif"] = str(out_dir / f"interpolation_{space}_{interp_stem}.gif")
+            written["gif"] = str(out_dir / f"interpolations_{space}_{interp_stem}.gif")
             _write_gif(rows[0], Path(written["gif"]))
     if cfg.style_mix_rows and cfg.style_mix_cols:
         mix = "-".join(str(s) for s in [*cfg.style_mix_rows, "x", *cfg.style_mix_cols])
@@ -257,7 +312,6 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         save_image(_style_mix_grid(model, cfg, options), written["style_mix"])
     for kind, path in written.items():
         log.info("%s: %s", kind, path)
-    print(json.dumps(written))
     if unreadable:
         raise ImagesSkipped(
             f"{len(unreadable)} image(s) could not be read and were left out of the "

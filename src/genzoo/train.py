@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import RunInterrupted, exit_on_user_error
-from genzoo.utils.config import config_dir, slurm_batch_job, to_plain
+from genzoo.utils.config import build, config_dir, slurm_batch_job, to_plain
 
 if TYPE_CHECKING:
     import lightning as L
@@ -30,9 +30,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model family), so a refused start leaves an existing run as it was.
     """
     import lightning as L
-    from hydra.utils import instantiate
 
-    from genzoo.utils.config_checks import check_config_values
+    from genzoo.utils.config_checks import check_config_values, check_model_fits_data
     from genzoo.utils.console import quiet_console
     from genzoo.utils.device import bf16_on_cpu_warning
     from genzoo.utils.resume import (
@@ -45,6 +44,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from genzoo.utils.validate import check_config_types
 
     quiet_console()
+    check_model_fits_data(cfg)
     check_config_types(cfg)
     check_config_values(cfg)
     _recipe_tip()
@@ -59,8 +59,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ckpt_path = resume_checkpoint(cfg)
     meta = load_resume_metadata(ckpt_path)
 
-    datamodule: L.LightningDataModule = instantiate(cfg.data, _convert_="all")
-    model: L.LightningModule = instantiate(cfg.model, _convert_="all")
+    datamodule: L.LightningDataModule = build(cfg.data, "data")
+    model: L.LightningModule = build(cfg.model, "model")
     trainer_cfg = cfg.trainer
     batches = int(cfg.trainer.get("max_steps") or -1)
     if batches > 0 and hasattr(model, "optimizer_steps_for"):
@@ -83,21 +83,35 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 finished,
             )
             return {}
-        log.info("resuming from %s", ckpt_path)
         # A sanity-check validation would draw random numbers the uninterrupted run never drew.
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"num_sanity_val_steps": 0})
 
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
+    _check_data_ready(datamodule)
     # debug=fdr (fast_dev_run) promises that nothing is saved: no config, log or summary either.
     saving = not cfg.trainer.get("fast_dev_run")
     # Under DDP every process runs this; the run's config and log are rank 0's.
     rank = getattr(rank_zero_only, "rank", 0)
-    log_file = open_run_dir(cfg, run_dir) if saving and rank == 0 else None
+    resumed_from = int(meta.get("global_step") or 0) if ckpt_path else None
+    log_file = open_run_dir(cfg, run_dir, resumed_from) if saving and rank == 0 else None
+    if ckpt_path:
+        log.info("resuming from %s (global step %d)", ckpt_path, resumed_from)
     try:
         return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving)
     finally:
         close_run_log(log_file)
+
+
+def _check_data_ready(datamodule: L.LightningDataModule) -> None:
+    """Download (where the data needs it) and open the datasets before the run directory is
+    made: a missing folder, an empty one or a failed download refuses the start and leaves
+    nothing behind. Lightning's own calls later find them ready (setup returns early)."""
+    import os
+
+    if os.environ.get("LOCAL_RANK", "0") == "0":  # one download per machine, as Lightning does
+        datamodule.prepare_data()
+    datamodule.setup("fit")
 
 
 def _recipe_tip() -> None:
@@ -199,8 +213,11 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 def main() -> None:
     """genzoo-train: checks the command line's keys, then hands over to Hydra."""
     from genzoo.utils.cli import check_command_line
+    from genzoo.utils.resume_config import rewrite_resume_command_line
 
     check_command_line("train", sys.argv[1:])
+    with exit_on_user_error():
+        rewrite_resume_command_line(sys.argv[1:])
     _hydra_main()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from genzoo.data.binarize import MODES as BINARIZE_MODES
 from genzoo.data.binarize import Binarized
 from genzoo.data.errors import DatasetError
+from genzoo.data.kinds import IMAGES
 from genzoo.data.sampling import (
     ResumableDataLoader,
     ResumableSampler,
@@ -87,6 +88,9 @@ class ImageDataModule(L.LightningDataModule):
     """
 
     name: str = "images"
+    yields: ClassVar[str] = IMAGES  # data/kinds.py: what a model learns from
+    # The held-out splits genzoo-eval may read (split=...), each with what it is.
+    held_out_splits: ClassVar[dict[str, str]] = {"val": "the validation split"}
 
     def __init__(
         self,
@@ -161,10 +165,14 @@ class ImageDataModule(L.LightningDataModule):
         return self.val_dataloader()
 
     def eval_dataloader(self, split: str) -> DataLoader:
-        """The loader `genzoo-eval` reads: 'val' or 'test' (the held-out split of this set)."""
+        """The loader `genzoo-eval` reads: one of `held_out_splits`; another is refused."""
+        if split not in self.held_out_splits:
+            names = " or ".join(f"split={name}" for name in self.held_out_splits)
+            raise DatasetError(
+                f"{self.describe()} has no {split} split: use {names} "
+                f"({'; '.join(f'{k}: {v}' for k, v in self.held_out_splits.items())})"
+            )
         self.setup("validate")
-        if split not in ("val", "test"):
-            raise DatasetError(f"split={split} is not known: use val or test")
         return self.test_dataloader() if split == "test" else self.val_dataloader()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -203,6 +203,10 @@ class CelebADataModule(ImageDataModule):
     """CelebA aligned faces, center crop (default 140 px) resized to 64x64; official partition."""
 
     name = "celeba"
+    held_out_splits: ClassVar[dict[str, str]] = {
+        "val": "CelebA's validation partition",
+        "test": "CelebA's test partition",
+    }
 
     def __init__(
         self,

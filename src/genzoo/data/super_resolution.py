@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from genzoo.data.base import ImageDataModule
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
+from genzoo.data.kinds import LR_HR
 from genzoo.data.sampling import SampleKey, held_out_sampler, key_parts, split_key
 
 
@@ -116,6 +117,7 @@ class SRDataModule(ImageDataModule):
     """Shared SR loaders: subclasses set `train_images`, `val_images`, `val_names` in `setup`."""
 
     name = "super_resolution"
+    yields = LR_HR
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ import gzip
 import pickle
 import tarfile
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -59,6 +60,11 @@ class MNISTDataModule(ImageDataModule):
     """MNIST (train 60k / test 10k), padded by resizing 28 -> image_size."""
 
     name = "mnist"
+    # There is no separate validation set: training validates on the official test images.
+    held_out_splits: ClassVar[dict[str, str]] = {
+        "val": "the official test set (training's validation images)",
+        "test": "the official test set (training's validation images)",
+    }
     files = MNIST_FILES
     mirrors: tuple[str, ...] = (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -137,6 +143,11 @@ class CIFAR10DataModule(ImageDataModule):
     """CIFAR-10 from the python pickles (train 50k / test 10k), random horizontal flips."""
 
     name = "cifar10"
+    # There is no separate validation set: training validates on the official test images.
+    held_out_splits: ClassVar[dict[str, str]] = {
+        "val": "the official test set (training's validation images)",
+        "test": "the official test set (training's validation images)",
+    }
 
     def __init__(
         self,

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from genzoo.data.base import ImageDataModule
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
+from genzoo.data.kinds import ALIGNED, UNPAIRED
 from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import to_channels
 
@@ -202,6 +203,7 @@ class PairedDataModule(TranslationFolders):
 
     name = "paired_folder"
     pairs = "aligned"
+    yields = ALIGNED
     val_split = "val"
     layout_hint = "train/ and val/"
 
@@ -270,6 +272,7 @@ class UnpairedDataModule(TranslationFolders):
 
     name = "unpaired_folder"
     pairs = "unpaired"
+    yields = UNPAIRED
     layout_hint = "trainA/ trainB/ testA/ testB/"
 
     def _domain(self, name: str) -> list[Path]:

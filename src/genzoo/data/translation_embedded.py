@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule
 from genzoo.data.errors import DatasetError
+from genzoo.data.kinds import ALIGNED, UNPAIRED
 from genzoo.data.sampling import SampleKey, key_parts
 from genzoo.data.synthetic_facades import SyntheticFacades
 from genzoo.data.translation import check_direction
@@ -47,6 +48,7 @@ class SyntheticFacadesDataModule(ImageDataModule):
 
     name = "facades_synth"
     pairs = "aligned"
+    yields = ALIGNED
 
     def __init__(
         self,
@@ -110,6 +112,7 @@ class TransformedPhotosDataModule(ImageDataModule):
     photographs give the aligned evaluation pairs."""
 
     name = "photos_warm"
+    yields = UNPAIRED
     pairs = "unpaired"  # held-out pairs are aligned, for scoring against the true mapping
 
     def __init__(

@@ -15,6 +15,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from genzoo.data.kinds import IMAGES, DataKindError, mismatch_message
 from genzoo.errors import GenzooError
 from genzoo.networks.blocks import num_halvings
 from genzoo.utils.distributed import decorrelate_rng
@@ -45,6 +46,9 @@ class GenerativeModel(L.LightningModule):
     sequential_sampling: ClassVar[bool] = False
     monitor: ClassVar[str | None] = None
     monitor_mode: ClassVar[str] = "min"
+    # The kinds of batch this family learns from (data/kinds.py), checked against the
+    # datamodule's `yields` before a run starts.
+    accepts: ClassVar[tuple[str, ...]] = (IMAGES,)
 
     def __init__(
         self,
@@ -144,6 +148,17 @@ class GenerativeModel(L.LightningModule):
         for tensor in [*self.parameters(), *self.buffers()]:
             if tensor.dim() == 4:
                 tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+
+    def setup(self, stage: str) -> None:
+        """A datamodule of a kind this family cannot learn from is a user error (genzoo-train
+        refuses the pair before this; this covers models trained from Python)."""
+        super().setup(stage)
+        trainer = getattr(self, "_trainer", None)
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+        kind = getattr(datamodule, "yields", None)
+        if kind is not None and kind not in self.accepts:
+            name = getattr(datamodule, "name", type(datamodule).__name__)
+            raise DataKindError(mismatch_message(type(self).__name__, self.accepts, name, kind))
 
     def configure_model(self) -> None:
         # Before the DDP wrapper is built: it lays out its gradient buckets by the parameters'

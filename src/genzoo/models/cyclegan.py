@@ -34,10 +34,6 @@ class CycleGAN(TranslationModel):
     generator: nn.ModuleDict  # AtoB, BtoA
     discriminator: nn.ModuleDict  # A, B
     monitor: ClassVar[str | None] = "val/cycle_l1"
-    data_hint: ClassVar[str] = (
-        "use data=photos_warm (embedded), data=horse2zebra, data=monet2photo or "
-        "data=unpaired_folder"
-    )
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
 
+from genzoo.data.kinds import ALIGNED
 from genzoo.data.translation import check_direction
 from genzoo.losses.adversarial import discriminator_loss_fake, discriminator_loss_real
 from genzoo.metrics.reconstruction import per_image_psnr
@@ -80,11 +81,7 @@ class Pix2Pix(TranslationModel):
     target_sum: torch.Tensor
     target_count: torch.Tensor
     monitor: ClassVar[str | None] = "val/l1"
-    needs_aligned_pairs: ClassVar[bool] = True
-    data_hint: ClassVar[str] = (
-        "use data=facades_synth (embedded), data=facades, data=edges2shoes, data=maps or "
-        "data=paired_folder"
-    )
+    accepts: ClassVar[tuple[str, ...]] = (ALIGNED,)
 
     def __init__(
         self,

@@ -218,6 +218,11 @@ class StyleGAN(GANModel):
             g.synthesis(g.broadcast(w), noise_mode if noise_mode != "random" else "const")
         )
 
+    @property
+    def style_layers(self) -> int:
+        """How many w vectors the synthesis network takes: style mixing picks [start, end)."""
+        return int(self.generator_ema.num_ws)
+
     @torch.no_grad()
     def style_mix(
         self,

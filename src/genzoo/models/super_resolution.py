@@ -15,14 +15,9 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
-from genzoo.errors import GenzooError
+from genzoo.data.kinds import LR_HR
 from genzoo.metrics.super_resolution import sr_metrics
 from genzoo.networks.srresnet import SCALES, bicubic_upscale
-
-
-class SuperResolutionDataError(GenzooError, ValueError):
-    """A super-resolution model was given a dataset without LR / HR pairs."""
-
 
 # Logged per validation: the model's numbers, bicubic's, and the model's gain over bicubic.
 _KEYS = ("psnr", "ssim", "hf_ratio", "bicubic_psnr", "bicubic_ssim", "bicubic_hf_ratio")
@@ -34,6 +29,7 @@ class SuperResolutionMixin:
     capabilities: ClassVar[frozenset[str]] = frozenset({"upscale", "evaluate"})
     monitor: ClassVar[str | None] = "val/psnr"
     monitor_mode: ClassVar[str] = "max"
+    accepts: ClassVar[tuple[str, ...]] = (LR_HR,)
 
     scale: int
     device: torch.device
@@ -49,19 +45,6 @@ class SuperResolutionMixin:
         if scale not in SCALES:
             return {"scale": f"must be one of {', '.join(map(str, SCALES))}"}
         return {}
-
-    def setup(self, stage: str) -> None:
-        """SR families train on {'lr', 'hr'} batches: another datamodule is a user error."""
-        from genzoo.data.super_resolution import SRDataModule
-
-        trainer = getattr(self, "_trainer", None)
-        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
-        if datamodule is not None and not isinstance(datamodule, SRDataModule):
-            raise SuperResolutionDataError(
-                f"{type(self).__name__} learns from low- and high-resolution pairs, which "
-                f"data={getattr(datamodule, 'name', type(datamodule).__name__)} does not give: "
-                "use data=sr_photos, data=div2k or data=sr_folder (e.g. experiment=srresnet_photos)"
-            )
 
     def sr_network(self) -> nn.Module:
         """The network that upscales (a family's generator, or its EMA)."""

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
+from genzoo.data.kinds import ALIGNED, UNPAIRED
 from genzoo.errors import GenzooError
 from genzoo.losses.adversarial import LOSSES, generator_loss
 from genzoo.models.adversarial import AdversarialModel
@@ -23,10 +24,6 @@ from genzoo.models.gan import to_signed, to_unit
 from genzoo.networks.translation import UNetGenerator, unet_levels
 
 DIRECTIONS = ("AtoB", "BtoA")
-
-
-class TranslationDataError(GenzooError, ValueError):
-    """A translation model was given data without A / B images."""
 
 
 class ConstantThenLinearDecay:
@@ -105,8 +102,7 @@ class TranslationModel(AdversarialModel):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"translate", "evaluate"})
     directions: tuple[str, ...]
-    needs_aligned_pairs: ClassVar[bool] = False
-    data_hint: ClassVar[str] = ""
+    accepts: ClassVar[tuple[str, ...]] = (ALIGNED, UNPAIRED)
 
     def __init__(
         self,
@@ -153,23 +149,6 @@ class TranslationModel(AdversarialModel):
         padded, (h, w) = pad_to_multiple(x, self.size_multiple())
         out = to_unit(self.generator_for(direction)(to_signed(padded)))
         return out[..., :h, :w]
-
-    def setup(self, stage: str) -> None:
-        """Translation datamodules say what they give (`pairs`: aligned or unpaired); a
-        datamodule without A / B images, or unpaired data for Pix2Pix, is a user error."""
-        super().setup(stage)
-        trainer = getattr(self, "_trainer", None)
-        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
-        if datamodule is None:
-            return
-        pairs = getattr(datamodule, "pairs", None)
-        if pairs is None or (self.needs_aligned_pairs and pairs != "aligned"):
-            name = getattr(datamodule, "name", type(datamodule).__name__)
-            kind = "aligned A / B pairs" if self.needs_aligned_pairs else "A and B images"
-            raise TranslationDataError(
-                f"{type(self).__name__} learns from {kind}, which data={name} does not give: "
-                + self.data_hint
-            )
 
     # ----- optimizers and the schedule ---------------------------------------------------
     def configure_optimizers(self) -> Any:

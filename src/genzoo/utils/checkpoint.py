@@ -22,6 +22,14 @@ def find_checkpoint(run: str | Path, which: str = "last") -> Path:
     if path.is_file():
         return path
     if path.is_dir():
+        if which == "best":
+            best = best_checkpoint(path)
+            if best is None:
+                raise CheckpointError(
+                    f"checkpoint=best: run {path} has kept no best-step*.ckpt (it has not "
+                    "validated yet, or its family logs no validation metric); use checkpoint=last"
+                )
+            return best
         candidates = [path / "checkpoints" / f"{which}.ckpt", path / f"{which}.ckpt"]
         for candidate in candidates:
             if candidate.is_file():
@@ -36,6 +44,13 @@ def find_checkpoint(run: str | Path, which: str = "last") -> Path:
             f"pass run=<path to a .ckpt file> or train the run first"
         )
     raise CheckpointError(f"run={run} is neither a run directory nor a checkpoint file")
+
+
+def best_checkpoint(run_dir: Path) -> Path | None:
+    """checkpoint=best: the run's best-step*.ckpt by its monitored metric (a run keeps one;
+    of several, the one with the highest step, which ModelCheckpoint kept last)."""
+    found = sorted((run_dir / "checkpoints").glob("best-step*.ckpt"))
+    return found[-1] if found else None
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:

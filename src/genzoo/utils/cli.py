@@ -59,7 +59,7 @@ def unknown_key_message(cfg: DictConfig, key: str, command: str) -> str:
     return f"unknown key {key}: {hint}"
 
 
-def _overrides_of(argv: list[str]) -> list[str] | None:
+def overrides_of(argv: list[str]) -> list[str] | None:
     """The key=value arguments of a command line, or None when it is not one to check."""
     args, skip_next = [], False
     for arg in argv:
@@ -78,9 +78,31 @@ def _overrides_of(argv: list[str]) -> list[str] | None:
     return args
 
 
+def group_options(group: str) -> list[str]:
+    """The options of a config group: the names of its YAML files."""
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+
+
+def _check_group_option(group: str, value: object, command: str) -> None:
+    """Exit 2 with one line when `group=value` names no option of the group (model=vea)."""
+    if value is None or str(value) == "null":
+        return
+    options = group_options(group.replace(".", "/"))
+    if str(value) in options:
+        return
+    guesses = difflib.get_close_matches(str(value), options, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(f'{group}={g}' for g in guesses)}? " if guesses else ""
+    print(
+        f"error: {group}={value} is not an option of {group}: {hint}"
+        f"the options are {', '.join(options)} ({command} --help lists every group)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
+
+
 def check_command_line(config_name: str, argv: list[str]) -> None:
     """Exit 2 with one line when a plain override names a key the config does not have."""
-    args = _overrides_of(argv)
+    args = overrides_of(argv)
     if not args:
         return
     from hydra import compose, initialize_config_dir
@@ -101,6 +123,7 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
         if (config_dir() / key.replace(".", "/")).is_dir():  # a group choice such as model=vae
             if override.is_sweep_override():
                 return  # a sweep over groups: each job is checked by Hydra itself
+            _check_group_option(key, override.value(), f"genzoo-{config_name}")
             groups.append(text)
         else:
             values.append(key)

@@ -66,3 +66,26 @@ def require_values(cfg: DictConfig) -> None:
             + " ".join(f"{k}=..." for k in missing)
             + " on the command line"
         )
+
+
+def build(node: DictConfig, key: str) -> Any:
+    """`hydra.utils.instantiate(node)`, with a constructor's refusal of a config value as one
+    ConfigError naming the group (`key`), not Hydra's 'Error in call to target' wrapper."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from genzoo.errors import ConfigError, GenzooError
+
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, GenzooError):
+            raise cause from None
+        if isinstance(cause, (ValueError, TypeError)):
+            # Constructors check the values they are given; what they refuse came from here.
+            where = "" if f"{key}." in str(cause) else f"{key}: "
+            raise ConfigError(
+                f"{where}{cause} (fix the {key}.* override on the command line)"
+            ) from cause
+        raise

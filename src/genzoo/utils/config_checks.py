@@ -61,6 +61,11 @@ NAMED_RULES["lr"] = lambda v: (
 )
 NAMED_RULES["channels"] = lambda v: None if v in (1, 3) else "must be 1 (grey) or 3 (colour)"
 TRAINER_RULES: dict[str, Rule] = {"max_steps": _limit, "max_epochs": _limit}
+# Top-level keys genzoo itself reads.
+TOP_RULES: dict[str, Rule] = {
+    "seed": lambda v: None if v is None or type(v) is int else "must be an integer, or null",
+    "resume": lambda v: None if isinstance(v, bool) else "must be true or false",
+}
 _INTERPOLATION = re.compile(r"^\$\{([\w.]+)\}$")
 
 
@@ -110,6 +115,9 @@ def check_config_values(cfg: DictConfig) -> None:
         value = (resolved.get("trainer") or {}).get(key)
         if (problem := rule(value)) is not None:
             problems[f"trainer.{key}"] = f"={value!r} {problem}"
+    for key, rule in TOP_RULES.items():
+        if key in resolved and (problem := rule(resolved[key])) is not None:
+            problems[key] = f"={resolved[key]!r} {problem}"
     if isinstance(resolved.get("model"), dict):
         _model_problems(resolved["model"], raw.get("model") or {}, problems)
     if problems:
@@ -134,4 +142,32 @@ def check_accelerator(trainer: dict[str, Any]) -> None:
         raise ConfigError(
             "trainer.sync_batchnorm=true needs GPUs: PyTorch's SyncBatchNorm does not run on "
             "the CPU. Leave it false with trainer=ddp_cpu (each process normalises its own batch)"
+        )
+
+
+def group_choice(group: str, fallback: str) -> str:
+    """The option the user picked for a config group (model=pix2pix), or `fallback` outside
+    a Hydra run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        choice = HydraConfig.get().runtime.choices.get(group)
+        if choice not in (None, "null"):
+            return str(choice)
+    return fallback
+
+
+def check_model_fits_data(cfg: DictConfig) -> None:
+    """Refuse a model / data pair whose kinds do not match (data/kinds.py), from the two
+    `_target_`s alone: before any value is resolved, anything built or any file written."""
+    from genzoo.data.kinds import check_model_fits_data as check
+
+    model_target = OmegaConf.select(cfg, "model._target_", default=None)
+    data_target = OmegaConf.select(cfg, "data._target_", default=None)
+    if isinstance(model_target, str) and isinstance(data_target, str):
+        check(
+            model_target,
+            data_target,
+            group_choice("model", model_target.rsplit(".", 1)[-1]),
+            group_choice("data", data_target.rsplit(".", 1)[-1]),
         )

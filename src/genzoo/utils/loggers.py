@@ -65,6 +65,18 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
     return loggers
 
 
+def _is_model_checkpoint(target: str) -> bool:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from genzoo.utils.checkpoint import import_target
+
+    try:
+        cls = import_target(target)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, ModelCheckpoint)
+
+
 def build_callbacks(
     cfg: DictConfig | None, model: L.LightningModule, has_logger: bool
 ) -> list[L.Callback]:
@@ -78,7 +90,7 @@ def build_callbacks(
         if target.endswith("LearningRateMonitor") and not has_logger:
             log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
             continue
-        if target.endswith("ModelCheckpoint") and "monitor" in node and node.monitor is None:
+        if _is_model_checkpoint(target) and "monitor" in node and node.monitor is None:
             # The model says what this run can log: a GAN without a feature network has no FID.
             monitor_metric = getattr(model, "monitor_metric", None)
             node.monitor = monitor_metric() if monitor_metric else None

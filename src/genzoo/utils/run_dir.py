@@ -24,16 +24,26 @@ def _hydra_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task)
 
 
-def open_run_dir(cfg: DictConfig, run_dir: Path) -> logging.Handler:
-    """Write the run's `.hydra/config.yaml` and `overrides.yaml`; log to `train.log` from now on.
+def open_run_dir(cfg: DictConfig, run_dir: Path, resumed_from_step: int | None) -> logging.Handler:
+    """Record the start; log to `train.log` from now on (appending on a resume).
 
-    Returns the log file's handler, for `close_run_log`.
+    A first start writes `.hydra/config.yaml` and `overrides.yaml`. A resume of a run that has
+    them leaves them as they are and appends its own new overrides to `.hydra/resumes.yaml`
+    (utils/resume_config.py). Returns the log file's handler, for `close_run_log`.
     """
+    from genzoo.utils.resume_config import record_resume, run_history
+
     meta = run_dir / ".hydra"
-    meta.mkdir(parents=True, exist_ok=True)
-    config = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
-    (meta / "config.yaml").write_text(OmegaConf.to_yaml(config))
-    (meta / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(_hydra_overrides())))
+    history = run_history(run_dir) if resumed_from_step is not None else None
+    if history is not None:
+        added = [o for o in _hydra_overrides() if o not in history]
+        record_resume(run_dir, added, resumed_from_step or 0)
+    else:
+        meta.mkdir(parents=True, exist_ok=True)
+        config = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
+        (meta / "config.yaml").write_text(OmegaConf.to_yaml(config))
+        overrides = OmegaConf.to_yaml(OmegaConf.create(_hydra_overrides()))
+        (meta / "overrides.yaml").write_text(overrides)
     handler = logging.FileHandler(run_dir / "train.log")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logging.getLogger().addHandler(handler)

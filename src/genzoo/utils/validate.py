@@ -39,6 +39,49 @@ def _accepts(hint: Any, value: Any) -> bool:
     return True  # containers, callables, classes: not checked here
 
 
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _takes_only_scalars(hint: Any) -> bool:
+    """Whether a hint rules out a list or mapping: int, Optional[str], Literal[...]."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_takes_only_scalars(arg) for arg in typing.get_args(hint))
+    return origin is typing.Literal or hint in _SCALARS
+
+
+def _parameters(target: str) -> tuple[set[str], bool] | None:
+    """The keyword names a target takes and whether it takes any (**kwargs); None if unknown."""
+    try:
+        obj = import_target(target)
+        fn = obj.__init__ if inspect.isclass(obj) else obj
+        params = inspect.signature(fn).parameters.values()
+    except Exception:
+        return None
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _unknown_keys(node: dict, path: str, errors: list[str]) -> None:
+    """Keys a target's constructor would refuse (`+model.foo=1`), with the closest known ones."""
+    import difflib
+
+    found = _parameters(node["_target_"])
+    if found is None or found[1]:
+        return
+    names, _ = found
+    for key in node:
+        if str(key).startswith("_") or key in names:
+            continue
+        guesses = difflib.get_close_matches(str(key), sorted(names), n=3, cutoff=0.6)
+        hint = (
+            f"did you mean {' or '.join(f'{path}.{g}' for g in guesses)}?"
+            if guesses
+            else (f"{path} takes {', '.join(sorted(names - {'self'}))}")
+        )
+        errors.append(f"{path}.{key} is not a key of {node['_target_']}: {hint}")
+
+
 def _hints(target: str) -> dict[str, Any]:
     try:
         obj = import_target(target)
@@ -51,11 +94,16 @@ def _hints(target: str) -> dict[str, Any]:
 def _walk(node: Any, path: str, errors: list[str]) -> None:
     if isinstance(node, dict):
         hints = _hints(node["_target_"]) if isinstance(node.get("_target_"), str) else {}
+        if isinstance(node.get("_target_"), str) and path:
+            _unknown_keys(node, path, errors)
         for key, value in node.items():
             if str(key).startswith("_") or (not path and key == "hydra"):
                 continue
             where = f"{path}.{key}" if path else str(key)
             hint = hints.get(key)
+            if isinstance(value, (dict, list)) and hint is not None and _takes_only_scalars(hint):
+                errors.append(f"{where}={value!r} is a list or mapping, expected {_name(hint)}")
+                continue
             # None is left alone: in these configs it means "the default" (e.g. monitor: null).
             if (
                 hint is not None
