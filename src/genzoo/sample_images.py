@@ -19,7 +19,7 @@ from torchvision.utils import make_grid, save_image
 
 from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel
-from genzoo.utils.checkpoint import load_model
+from genzoo.utils.checkpoint import checkpoint_batches, load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
 from genzoo.utils.options import (
@@ -242,7 +242,7 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
     out_dir = Path(cfg.out_dir) if cfg.out_dir else run_dir / "samples"
     seeds = [int(s) for s in cfg.seeds] if cfg.seeds else None
-    step = f"step{meta.get('global_step') or 0:07d}"
+    step = f"step{checkpoint_batches(meta):07d}"
     stem = f"{step}_{_seed_tag(cfg, seeds)}{_option_tag(cfg)}"
     written: dict[str, str] = {}
     n = len(seeds) if seeds else int(cfg.n)

@@ -31,7 +31,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """
     import lightning as L
 
-    from genzoo.utils.config_checks import check_config_values, check_model_fits_data
+    from genzoo.utils.checkpoint import checkpoint_batches
     from genzoo.utils.console import quiet_console
     from genzoo.utils.device import bf16_on_cpu_warning
     from genzoo.utils.resume import (
@@ -41,12 +41,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         resume_checkpoint,
     )
     from genzoo.utils.run_dir import close_run_log, open_run_dir
-    from genzoo.utils.validate import check_config_types
 
     quiet_console()
-    check_model_fits_data(cfg)
-    check_config_types(cfg)
-    check_config_values(cfg)
+    check_start(cfg)
     _recipe_tip()
     slow_bf16 = bf16_on_cpu_warning(
         str(cfg.trainer.get("precision")), str(cfg.trainer.get("accelerator"))
@@ -54,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if slow_bf16:
         log.warning(slow_bf16)
     if cfg.get("seed") is not None:
-        L.seed_everything(int(cfg.seed), workers=True)
+        L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
     ckpt_path = resume_checkpoint(cfg)
     meta = load_resume_metadata(ckpt_path)
@@ -66,14 +63,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if batches > 0 and hasattr(model, "optimizer_steps_for"):
         # GANs step two optimizers per batch and Lightning counts both: max_steps means batches.
         steps = int(getattr(model, "optimizer_steps_for")(batches))  # noqa: B009
-        log.info(
+        log.debug(
             "max_steps=%d batches -> %d optimizer steps (Lightning's global_step)", batches, steps
         )
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"max_steps": steps})
+    interval = int(trainer_cfg.get("log_every_n_steps") or 50)
+    if 0 < batches < interval:  # a short run logs its training metrics at least once
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"log_every_n_steps": batches})
     if ckpt_path:
         check_same_model(meta, f"{type(model).__module__}.{type(model).__qualname__}", ckpt_path)
         finished = nothing_left_to_do(
-            meta, int(trainer_cfg.get("max_steps") or -1), trainer_cfg.get("max_epochs")
+            meta,
+            int(trainer_cfg.get("max_steps") or -1),
+            trainer_cfg.get("max_epochs"),
+            batches if batches > 0 else None,
         )
         if finished:
             log.warning(
@@ -93,14 +96,26 @@ def train(cfg: DictConfig) -> dict[str, float]:
     saving = not cfg.trainer.get("fast_dev_run")
     # Under DDP every process runs this; the run's config and log are rank 0's.
     rank = getattr(rank_zero_only, "rank", 0)
-    resumed_from = int(meta.get("global_step") or 0) if ckpt_path else None
+    resumed_from = checkpoint_batches(meta) if ckpt_path else None
     log_file = open_run_dir(cfg, run_dir, resumed_from) if saving and rank == 0 else None
     if ckpt_path:
-        log.info("resuming from %s (global step %d)", ckpt_path, resumed_from)
+        log.info("resuming from %s (after %d batches)", ckpt_path, resumed_from)
     try:
         return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving)
     finally:
         close_run_log(log_file)
+
+
+def check_start(cfg: DictConfig) -> None:
+    """The checks of a config that need nothing built: the model / data pair first (from the
+    two `_target_`s, before values that only one kind of data defines are resolved), then
+    every value's type and meaning. Raises one GenzooError naming what to change."""
+    from genzoo.utils.config_checks import check_config_values, check_model_fits_data
+    from genzoo.utils.validate import check_config_types
+
+    check_model_fits_data(cfg)
+    check_config_types(cfg)
+    check_config_values(cfg)
 
 
 def _check_data_ready(datamodule: L.LightningDataModule) -> None:
@@ -124,14 +139,25 @@ def _recipe_tip() -> None:
     choices = HydraConfig.get().runtime.choices
     if choices.get("experiment") not in (None, "null"):
         return
-    recipe = f"{choices.get('model')}_{choices.get('data')}"
+    model, data = choices.get("model"), choices.get("data")
+    recipe = f"{model}_{data}"
     if (config_dir() / "experiment" / f"{recipe}.yaml").is_file():
         log.warning(
             "model=%s data=%s with the family's defaults: experiment=%s is the recipe sized for "
             "this data (widths, batch, steps)",
-            choices.get("model"),
-            choices.get("data"),
+            model,
+            data,
             recipe,
+        )
+        return
+    family = sorted(p.stem for p in (config_dir() / "experiment").glob(f"{model}_*.yaml"))
+    if family:
+        log.warning(
+            "model=%s data=%s has no pinned recipe: the family's defaults are sized for its "
+            "paper's data and may be slow or poor here. Its recipes (experiment=...): %s",
+            model,
+            data,
+            ", ".join(family),
         )
 
 
@@ -147,8 +173,10 @@ def _fit(
 ) -> dict[str, float]:
     """Build loggers, callbacks and the Trainer; fit; write the summary."""
     from hydra.utils import instantiate
+    from lightning.pytorch.callbacks import ProgressBar
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from genzoo.callbacks.console import LogProgress, RunSummary, batches_done
     from genzoo.callbacks.nan_guard import NaNGuard
     from genzoo.callbacks.rank_agreement import RankAgreement
     from genzoo.callbacks.run_end import RunEndCheckpoint
@@ -160,14 +188,24 @@ def _fit(
     loggers = (
         build_loggers(cfg.get("logger"), resume_run_id=meta.get("wandb_run_id")) if saving else []
     )
-    callbacks = build_callbacks(cfg.get("callbacks"), model, has_logger=bool(loggers))
+    callbacks = build_callbacks(cfg.get("callbacks"), model, bool(loggers), datamodule)
     run_end = RunEndCheckpoint()
     callbacks += [NaNGuard(), RankAgreement(), RunMetadata(plain_cfg), run_end]
+    if trainer_cfg.get("enable_model_summary", True):
+        callbacks.append(RunSummary())
+    if not any(isinstance(c, ProgressBar) for c in callbacks) and not sys.stderr.isatty():
+        callbacks.append(LogProgress())  # Lightning's default bar would be escape codes here
     trainer: L.Trainer = instantiate(
         trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
     for logger in loggers:
         logger.log_hyperparams(plain_cfg)
+    log.info(
+        "training on %s x%d, precision %s",
+        type(trainer.accelerator).__name__.removesuffix("Accelerator").lower(),
+        trainer.num_devices,
+        trainer.precision,
+    )
 
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
@@ -176,15 +214,17 @@ def _fit(
         saved = f"saved {run_end.saved_path}" if run_end.saved_path else "checkpoints are off"
         requeue = " (a SLURM restart of this job does so by itself)" if slurm_batch_job() else ""
         raise RunInterrupted(
-            f"training interrupted by {signal_name} at global step {trainer.global_step}; "
+            f"training interrupted by {signal_name} after {batches_done(trainer)} batches; "
             f"{saved}. Continue it with the same command plus resume=true run_name={cfg.run_name}"
             + requeue,
             signal_name,
         ) from stop
 
+    log.info("stopped after %d batches", batches_done(trainer))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     if trainer.is_global_zero and saving:
         summary = {
+            "batches": batches_done(trainer),
             "global_step": trainer.global_step,
             "epoch": trainer.current_epoch,
             "metrics": metrics,

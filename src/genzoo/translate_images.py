@@ -11,16 +11,36 @@ from genzoo.errors import ConfigError
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
+from genzoo.utils.options import (
+    Rule,
+    check_options,
+    check_output_folder,
+    choice,
+    device_name,
+    optional,
+    text,
+)
 from genzoo.utils.user_images import convert_user_images
 
 SIZES = ("native", "train")
+# genzoo-translate's options by type and value (utils/options.py).
+OPTION_RULES: dict[str, Rule] = {
+    "run": text,
+    "checkpoint": text,
+    "input": text,
+    "output": text,
+    "direction": optional(choice("AtoB", "BtoA")),
+    "size": choice(*SIZES),
+    "test_mode": optional(choice("paper", "eval")),
+    "device": device_name,
+}
 
 
 def translate(cfg: DictConfig) -> dict[str, str]:
     """Translate every readable input image; return input -> output path."""
     quiet_console()
-    if str(cfg.size) not in SIZES:
-        raise ConfigError(f"size={cfg.size} is not known: use native or train")
+    check_options(cfg, OPTION_RULES, "genzoo-translate")
+    check_output_folder(str(cfg.output), "output", inputs=str(cfg.input))
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
     if not model.supports("translate"):

@@ -11,15 +11,26 @@ from genzoo.errors import ConfigError
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
+from genzoo.utils.options import Rule, check_options, check_output_folder, device_name, text
 from genzoo.utils.tiling import upscale_tiled
 from genzoo.utils.user_images import convert_user_images
 
 log = logging.getLogger("genzoo")
+# genzoo-upscale's options by type (utils/options.py); tile and overlap against the model below.
+OPTION_RULES: dict[str, Rule] = {
+    "run": text,
+    "checkpoint": text,
+    "input": text,
+    "output": text,
+    "device": device_name,
+}
 
 
 def upscale(cfg: DictConfig) -> dict[str, str]:
     """Upscale every readable input image; return input -> output path."""
     quiet_console()
+    check_options(cfg, OPTION_RULES, "genzoo-upscale")
+    check_output_folder(str(cfg.output), "output", inputs=str(cfg.input))
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
     if not model.supports("upscale"):

@@ -20,5 +20,15 @@ class RunCheckpoint(ModelCheckpoint):
         kwargs.setdefault("enable_version_counter", False)
         super().__init__(**kwargs)
 
+    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, Any]:
+        """`{step}` in file names counts batches, as trainer.max_steps does in genzoo."""
+        import torch
+
+        from genzoo.callbacks.console import batches_done
+
+        candidates = super()._monitor_candidates(trainer)
+        candidates["step"] = torch.tensor(batches_done(trainer))
+        return candidates
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Nothing: RunEndCheckpoint has written last.ckpt at this point."""

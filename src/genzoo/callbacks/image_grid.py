@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
 
+from genzoo.callbacks.console import batches_done
 from genzoo.models.base import GenerativeModel
 from genzoo.networks.srresnet import bicubic_upscale
 
@@ -22,7 +23,8 @@ def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class ImageGridLogger(L.Callback):
-    """Every `every_n_steps` optimizer steps and at the end of fit, on rank 0 only.
+    """Every `every_n_steps` training batches and at the end of fit, on rank 0 only; files are
+    named by the batch count (`samples_step0000500.png`), as trainer.max_steps counts.
 
     Calls only the model contract (sample / reconstruct / interpolate), never its internals.
     PNG files land in `out_dir` whatever the logger, so `logger=csv` runs keep their images.
@@ -140,10 +142,10 @@ class ImageGridLogger(L.Callback):
     def log_grids(self, trainer: L.Trainer, model: L.LightningModule) -> None:
         if not trainer.is_global_zero or not isinstance(model, GenerativeModel):
             return
-        step = trainer.global_step
-        if step == self._last_logged_step:
+        batch, step = batches_done(trainer), trainer.global_step  # files by batch; loggers by step
+        if batch == self._last_logged_step:
             return
-        self._last_logged_step = step
+        self._last_logged_step = batch
         was_training = model.training
         model.eval()
         try:
@@ -152,7 +154,7 @@ class ImageGridLogger(L.Callback):
             model.train(was_training)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for name, grid in grids.items():
-            save_image(grid, self.out_dir / f"{name}_step{step:07d}.png")
+            save_image(grid, self.out_dir / f"{name}_step{batch:07d}.png")
             save_image(grid, self.out_dir / f"{name}_latest.png")
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
@@ -163,11 +165,8 @@ class ImageGridLogger(L.Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs
     ) -> None:
-        if (
-            self.every_n_steps > 0
-            and trainer.global_step % self.every_n_steps == 0
-            and trainer.global_step > 0
-        ):
+        batch = batches_done(trainer)
+        if self.every_n_steps > 0 and batch % self.every_n_steps == 0 and batch > 0:
             self.log_grids(trainer, pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.loggers import WandbLogger
 
+from genzoo.callbacks.console import batches_done
+
 
 class RunMetadata(L.Callback):
     """Adds checkpoint['genzoo']: the model class, the resolved run config, the W&B run id.
@@ -26,4 +28,7 @@ class RunMetadata(L.Callback):
             "model_target": f"{cls.__module__}.{cls.__qualname__}",
             "config": self.config,
             "wandb_run_id": wandb_ids[0] if wandb_ids else None,
+            # Training batches done: the unit of trainer.max_steps and of genzoo's file names
+            # (a GAN's global_step counts its two optimizers' steps).
+            "batches": batches_done(trainer),
         }

@@ -89,6 +89,9 @@ class ImageDataModule(L.LightningDataModule):
 
     name: str = "images"
     yields: ClassVar[str] = IMAGES  # data/kinds.py: what a model learns from
+    # Whether held-out A / B pairs are aligned (each B the true translation of its A), so a
+    # translation can be scored against the truth.
+    aligned_held_out: ClassVar[bool] = False
     # The held-out splits genzoo-eval may read (split=...), each with what it is.
     held_out_splits: ClassVar[dict[str, str]] = {"val": "the validation split"}
 

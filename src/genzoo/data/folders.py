@@ -78,6 +78,10 @@ def readable_images(files: list[Path], on_error: str, where: str) -> list[Path]:
 
 def list_images(folder: Path) -> list[Path]:
     """All image files under `folder`, sorted; a DatasetError if there is none."""
+    if folder.is_file():
+        raise DatasetError(
+            f"image folder {folder} is a file: set data.path to the folder that holds the images"
+        )
     if not folder.is_dir():
         raise DatasetError(
             f"image folder {folder} does not exist: set data.path to a folder of images"

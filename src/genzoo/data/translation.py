@@ -204,6 +204,7 @@ class PairedDataModule(TranslationFolders):
     name = "paired_folder"
     pairs = "aligned"
     yields = ALIGNED
+    aligned_held_out = True
     val_split = "val"
     layout_hint = "train/ and val/"
 

@@ -49,6 +49,7 @@ class SyntheticFacadesDataModule(ImageDataModule):
     name = "facades_synth"
     pairs = "aligned"
     yields = ALIGNED
+    aligned_held_out = True
 
     def __init__(
         self,
@@ -113,6 +114,7 @@ class TransformedPhotosDataModule(ImageDataModule):
 
     name = "photos_warm"
     yields = UNPAIRED
+    aligned_held_out = True
     pairs = "unpaired"  # held-out pairs are aligned, for scoring against the true mapping
 
     def __init__(

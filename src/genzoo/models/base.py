@@ -78,9 +78,9 @@ class GenerativeModel(L.LightningModule):
                 }
         return {}
 
-    def monitor_metric(self) -> str | None:
+    def monitor_metric(self, datamodule: Any = None) -> str | None:
         """The validation metric that picks the best checkpoint in this run (`monitor` unless
-        the run cannot log it)."""
+        the run cannot log it, or its data allows a better one)."""
         return self.monitor
 
     @classmethod

@@ -155,6 +155,11 @@ class CycleGAN(TranslationModel):
         super().on_load_checkpoint(checkpoint)
         self.restore_pools(checkpoint.get("image_pools", {}), self.global_rank)
 
+    def monitor_metric(self, datamodule: Any = None) -> str | None:
+        """The error to the truth where the held-out pairs are aligned (a wrong map can have a
+        low cycle error); the cycle error where they are not."""
+        return "val/l1_to_truth" if getattr(datamodule, "aligned_held_out", False) else self.monitor
+
     # ----- held-out metrics -------------------------------------------------------------
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         a, b = batch["A"], batch["B"]
@@ -177,6 +182,8 @@ class CycleGAN(TranslationModel):
 
     def finish_means(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         means["cycle_l1"] = (means["cycle_l1_A"] + means["cycle_l1_B"]) / 2
+        if "l1_AtoB" in means:
+            means["l1_to_truth"] = (means["l1_AtoB"] + means["l1_BtoA"]) / 2
         if "identity_psnr" in means:
             for d in DIRECTIONS:
                 means[f"gain_{d}"] = means[f"psnr_{d}"] - means["identity_psnr"]

@@ -103,7 +103,7 @@ class GANModel(SampleQualityMixin, AdversarialModel):
         raise self._unsupported("train (g_loss_terms)")
 
     # ----- validation: sample quality (models/quality.py) ------------------------------
-    def monitor_metric(self) -> str | None:
+    def monitor_metric(self, datamodule: Any = None) -> str | None:
         """FID where a feature network is available, otherwise SWD, which always is."""
         return "val/fid" if "fid" in self.quality_metric_names() else "val/swd"
 

@@ -94,6 +94,11 @@ def load_model(
     return model.to(device).eval(), meta
 
 
+def checkpoint_batches(meta: dict[str, Any]) -> int:
+    """Training batches behind a checkpoint (older checkpoints: Lightning's global_step)."""
+    return int(meta.get("batches") or meta.get("global_step") or 0)
+
+
 def save_bare_checkpoint(model: GenerativeModel, path: str | Path) -> Path:
     """A genzoo checkpoint of a model built outside a run (its weights and hyper-parameters,
     no training state): what `load_model` and a VQ prior's `model.first_stage` read. For

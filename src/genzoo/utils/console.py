@@ -18,11 +18,23 @@ HARMLESS_WARNINGS = (
     (r"Metric `Kernel Inception Distance` will save all extracted features in buffer", UserWarning),
     # genzoo's models convert batches to model.channels_last there, whatever the datamodule.
     (r"You have overridden `on_after_batch_transfer` in `LightningModule`", UserWarning),
+    # A resume writes into its own checkpoint folder; a fresh run into a full one is refused
+    # before this (utils/resume.py), so the warning never means what it warns of.
+    (r"Checkpoint directory .* exists and is not empty", UserWarning),
 )
 # Lightning's advertisements for its cloud logger and model registry, printed at every start.
 HARMLESS_LOG_PREFIXES = (
     "💡 Tip: For seamless cloud logging",
     "💡 Tip: For seamless cloud uploads",
+    # Said once in genzoo's own words (train.py): the device, and where a run stopped in
+    # batches rather than Lightning's optimizer steps.
+    "GPU available:",
+    "TPU available:",
+    "HPU available:",
+    "`Trainer.fit` stopped:",
+    "Trainer already configured with model summary callbacks",
+    "Restoring states from the checkpoint path",
+    "Restored all states from the checkpoint",
 )
 
 

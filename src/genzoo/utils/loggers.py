@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import netrc
 import os
+import sys
 from typing import Any
 
 import lightning as L
@@ -31,6 +32,8 @@ def _prepare_wandb(node: DictConfig, resume_run_id: str | None) -> None:
     mode = os.environ.get("WANDB_MODE", "")
     if not node.get("offline") and mode not in ("offline", "disabled") and not wandb_has_api_key():
         node.offline = True
+        # W&B's own closing lines would advise `wandb online`, contradicting the line below.
+        os.environ.setdefault("WANDB_SILENT", "true")
         log.warning(
             "W&B: no API key found (WANDB_API_KEY or `wandb login`), so this run logs offline "
             "to %s/wandb. Upload it later with: wandb sync %s/wandb/offline-run-*",
@@ -65,20 +68,33 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
     return loggers
 
 
-def _is_model_checkpoint(target: str) -> bool:
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
+def _is_subclass(target: str, base: type) -> bool:
     from genzoo.utils.checkpoint import import_target
 
     try:
         cls = import_target(target)
     except (ImportError, AttributeError, ValueError):
         return False
-    return isinstance(cls, type) and issubclass(cls, ModelCheckpoint)
+    return isinstance(cls, type) and issubclass(cls, base)
+
+
+def _is_model_checkpoint(target: str) -> bool:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    return _is_subclass(target, ModelCheckpoint)
+
+
+def _is_rich_progress_bar(target: str) -> bool:
+    from lightning.pytorch.callbacks import RichProgressBar
+
+    return _is_subclass(target, RichProgressBar)
 
 
 def build_callbacks(
-    cfg: DictConfig | None, model: L.LightningModule, has_logger: bool
+    cfg: DictConfig | None,
+    model: L.LightningModule,
+    has_logger: bool,
+    datamodule: L.LightningDataModule | None = None,
 ) -> list[L.Callback]:
     """Callbacks of the `callbacks` group; ModelCheckpoint with monitor=null watches the model's metric."""
     callbacks: list[L.Callback] = []
@@ -87,13 +103,19 @@ def build_callbacks(
             continue
         node = _resolved(node)
         target = str(node.get("_target_", ""))
+        if _is_rich_progress_bar(target) and not sys.stderr.isatty():
+            # Off a terminal Rich's redrawn bar becomes escape codes and wrapped columns.
+            from genzoo.callbacks.console import LogProgress
+
+            callbacks.append(LogProgress())
+            continue
         if target.endswith("LearningRateMonitor") and not has_logger:
             log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
             continue
         if _is_model_checkpoint(target) and "monitor" in node and node.monitor is None:
             # The model says what this run can log: a GAN without a feature network has no FID.
             monitor_metric = getattr(model, "monitor_metric", None)
-            node.monitor = monitor_metric() if monitor_metric else None
+            node.monitor = monitor_metric(datamodule) if monitor_metric else None
             node.mode = node.get("mode") or getattr(model, "monitor_mode", "min")
             if node.monitor is None:
                 node.save_top_k = 0

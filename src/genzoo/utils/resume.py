@@ -94,10 +94,15 @@ def load_resume_metadata(path: Path | None) -> dict[str, Any]:
     return dict(ckpt["genzoo"], global_step=ckpt.get("global_step", 0), epoch=ckpt.get("epoch", 0))
 
 
-def nothing_left_to_do(meta: dict[str, Any], max_steps: int, max_epochs: int | None) -> str | None:
-    """Why a resumed checkpoint is already at the run's limits (Lightning's stopping rule), or None."""
+def nothing_left_to_do(
+    meta: dict[str, Any], max_steps: int, max_epochs: int | None, max_batches: int | None = None
+) -> str | None:
+    """Why a resumed checkpoint is already at the run's limits (Lightning's stopping rule, in
+    optimizer steps), or None; said in batches (`max_batches`) where the checkpoint counts them."""
     step, epoch = int(meta.get("global_step") or 0), int(meta.get("epoch") or 0)
     if max_steps > 0 and step >= max_steps:
+        if max_batches is not None and meta.get("batches") is not None:
+            return f"it has trained {meta['batches']} batches and trainer.max_steps={max_batches}"
         return f"it is at global step {step} and trainer.max_steps allows {max_steps}"
     if max_epochs is not None and max_epochs >= 0 and epoch >= max_epochs:
         return f"it has trained {epoch} epochs and trainer.max_epochs={max_epochs}"

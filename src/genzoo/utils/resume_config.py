@@ -82,7 +82,7 @@ def run_history(run_dir: Path) -> list[str] | None:
     return merge_overrides(*lists)
 
 
-def record_resume(run_dir: Path, overrides: list[str], from_step: int) -> None:
+def record_resume(run_dir: Path, overrides: list[str], from_batch: int) -> None:
     """Append this resume's new overrides to `.hydra/resumes.yaml` (not where the run lives,
     nor resume=true itself)."""
     overrides = [o for o in overrides if _key(o) not in ("run_group", "run_name", "resume")]
@@ -91,7 +91,7 @@ def record_resume(run_dir: Path, overrides: list[str], from_step: int) -> None:
     entries.append(
         {
             "time": datetime.datetime.now().isoformat(timespec="seconds"),
-            "from_step": from_step,
+            "from_batch": from_batch,
             "overrides": overrides,
         }
     )

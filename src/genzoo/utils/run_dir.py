@@ -24,7 +24,7 @@ def _hydra_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task)
 
 
-def open_run_dir(cfg: DictConfig, run_dir: Path, resumed_from_step: int | None) -> logging.Handler:
+def open_run_dir(cfg: DictConfig, run_dir: Path, resumed_after: int | None) -> logging.Handler:
     """Record the start; log to `train.log` from now on (appending on a resume).
 
     A first start writes `.hydra/config.yaml` and `overrides.yaml`. A resume of a run that has
@@ -34,10 +34,10 @@ def open_run_dir(cfg: DictConfig, run_dir: Path, resumed_from_step: int | None) 
     from genzoo.utils.resume_config import record_resume, run_history
 
     meta = run_dir / ".hydra"
-    history = run_history(run_dir) if resumed_from_step is not None else None
+    history = run_history(run_dir) if resumed_after is not None else None
     if history is not None:
         added = [o for o in _hydra_overrides() if o not in history]
-        record_resume(run_dir, added, resumed_from_step or 0)
+        record_resume(run_dir, added, resumed_after or 0)
     else:
         meta.mkdir(parents=True, exist_ok=True)
         config = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])

@@ -4,7 +4,6 @@ validation images, and how reconstructions are laid out and named."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import re
@@ -46,15 +45,25 @@ def images_from_files(
     ]
     if not files:
         raise FileNotFoundError(f"reconstruct={spec}: no image files found")
-    images, used, unreadable = [], [], []
+    images, used, unreadable, cropped = [], [], [], []
     for f in files:
         try:
             img = open_image(f)
         except DatasetError as err:
             unreadable.append(f"{f}: {err.__cause__ or err}")
             continue
+        if max(img.size) > 1.5 * min(img.size):  # most of it will be cropped away: say so
+            cropped.append(f"{f.name} ({img.size[0]}x{img.size[1]})")
         images.append(to_channels(pil_to_tensor(center_crop_resize(img, size)), channels))
         used.append(f)
+    if cropped:
+        log.warning(
+            "reconstruct: %d image(s) far from square were centre-cropped to a square, then "
+            "resized to the model's %d px: %s",
+            len(cropped),
+            size,
+            ", ".join(cropped[:5]) + (", ..." if len(cropped) > 5 else ""),
+        )
     if not images:
         raise ImagesSkipped(
             f"reconstruct={spec}: none of the images could be read:\n  " + "\n  ".join(unreadable)
@@ -123,7 +132,7 @@ def convert_user_images(
     of `spec` (any size; grey, RGBA, 16-bit converted to `channels`) as (1, C, H, W) on
     `device` through `convert`, written to `output/<relative path>/<stem>_<suffix>.png`.
     Unreadable files are skipped, then reported together (ImagesSkipped, exit code 1).
-    Returns input -> output path, also printed as JSON."""
+    Returns input -> output path."""
     from torchvision.utils import save_image
 
     files = input_files(spec)
@@ -153,7 +162,7 @@ def convert_user_images(
             number, len(files), file, x.shape[-1], x.shape[-2], target, y.shape[-1],
             y.shape[-2], time.perf_counter() - started,
         )  # fmt: skip
-    print(json.dumps(written))
+    log.info("%d image(s) written to %s", len(written), out_dir)
     if unreadable:
         raise ImagesSkipped(
             f"{len(unreadable)} of {len(files)} image(s) could not be read and were skipped "

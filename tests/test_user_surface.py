@@ -1,0 +1,324 @@
+"""The user surface as a property: every model / data pair is accepted or refused in one line
+before a run starts, every CLI option with a wrong type or value is one line naming it before
+anything is loaded or written, and a run's record survives resumes and refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from genzoo.data.kinds import DataKindError, accepts_of, yields_of
+from genzoo.errors import ConfigError, GenzooError
+from genzoo.train import check_start, train
+from genzoo.utils.cli import check_command_line, group_options
+from genzoo.utils.config import config_dir
+from tests.conftest import compose_train, run_cli
+
+MODELS = group_options("model")
+DATA = group_options("data")
+
+
+def _target(group: str, name: str) -> str:
+    return str(yaml.safe_load((config_dir() / group / f"{name}.yaml").read_text())["_target_"])
+
+
+def test_every_config_says_what_it_yields_or_accepts() -> None:
+    assert all(yields_of(_target("data", d)) for d in DATA)
+    assert all(accepts_of(_target("model", m)) for m in MODELS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_data_pair_is_accepted_or_refused_in_one_line(
+    model: str, tmp_path: Path
+) -> None:
+    accepts = accepts_of(_target("model", model))
+    assert accepts is not None
+    for data in DATA:
+        cfg = compose_train([f"model={model}", f"data={data}"], tmp_path / "run")
+        fits = yields_of(_target("data", data)) in accepts
+        try:
+            check_start(cfg)
+        except DataKindError as err:
+            assert not fits, f"model={model} data={data} refused: {err}"
+            message = str(err)
+            assert "\n" not in message and f"model={model}" in message
+            assert f"data={data} gives" in message and "use data=" in message
+        except ConfigError as err:
+            # The pairs that fit stop only at values the user must give (a path, a first stage).
+            assert fits and str(err).startswith("no value for "), (model, data, err)
+        else:
+            assert fits, f"model={model} data={data} was not refused"
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["model=pix2pix", "data=digits"], "use data=facades_synth (embedded)"),
+        (["model=srresnet", "data=digits"], "use data=sr_photos (embedded)"),
+        (["model=vae", "data=facades_synth"], "gives aligned A / B pairs"),
+        (["model=dcgan", "data=sr_photos"], "gives low- and high-resolution pairs"),
+        (["model=srgan", "data=photos"], "gives images"),
+        (["data=image_folder", "data.path=MISSING"], "does not exist"),
+        (["data=image_folder", "data.path=EMPTY"], "holds no images"),
+        (["data=image_folder", "data.path=FILE"], "is a file"),
+        (["data=mnist", "data.download=false", "data.root=EMPTY"], "missing dataset file"),
+        (["data.binarize=maybe"], "data.binarize=maybe is not known"),
+        (["model.likelihood=poisson"], "model.likelihood='poisson' is not known"),
+        (["seed=abc"], "seed='abc' must be an integer"),
+        (["model.latent_dim=[1,2]"], "model.latent_dim=[1, 2] is a list"),
+        (["+model.foo=1"], "model.foo is not a key of genzoo.models.vae.VAE"),
+        (["+model.latentdim=1"], "did you mean model.latent_dim?"),
+    ],
+)
+def test_refused_starts_leave_nothing_behind(
+    overrides: list[str], expected: str, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.png").write_bytes(b"not a folder")
+    paths = {"MISSING": tmp_path / "nothere", "EMPTY": tmp_path / "empty"}
+    paths["FILE"] = tmp_path / "file.png"
+    for placeholder, path in paths.items():
+        overrides = [o.replace(placeholder, str(path)) for o in overrides]
+    run_dir = tmp_path / "runs" / "r"
+    cfg = compose_train(["logger=csv", "trainer.max_steps=2", *overrides], run_dir)
+    with pytest.raises(GenzooError) as refused:
+        train(cfg)
+    assert expected in str(refused.value)
+    assert not run_dir.exists(), list(run_dir.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["model=vea"], "model=vea is not an option of model: did you mean model=vae?"),
+        (["logger=foo"], "logger=foo is not an option of logger: the options are csv"),
+        (["experiment=vae_digit"], "did you mean experiment=vae_digits"),
+    ],
+)
+def test_group_options_get_did_you_mean(argv: list[str], expected: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        check_command_line("train", argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+
+
+# ----- the other CLIs: each option with a wrong type or value, before anything is loaded ------
+def _cli_cfg(name: str, *overrides: str) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(name, overrides=list(overrides))
+
+
+BAD_OPTIONS = {
+    "sample": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "n": "n=abc",
+        "seed": "seed=1.5",
+        "seeds": "seeds=[1,x]",
+        "truncation": "truncation=-1",
+        "noise_mode": "noise_mode=loud",
+        "nrow": "nrow=0",
+        "out_dir": "out_dir=[1]",
+        "grid": "grid=maybe",
+        "individual": "individual=2",
+        "temperature": "temperature=0",
+        "top_k": "top_k=0",
+        "top_p": "top_p=2",
+        "reconstruct": "reconstruct=[1]",
+        "interpolate": "interpolate=yes please",
+        "interpolation_steps": "interpolation_steps=1",
+        "interpolation_rows": "interpolation_rows=abc",
+        "interpolation_space": "interpolation_space=[1]",
+        "gif": "gif=3",
+        "style_mix_rows": "style_mix_rows=[a]",
+        "style_mix_cols": "style_mix_cols=5",
+        "style_mix_layers": "style_mix_layers=[0,1,2]",
+        "device": "device=gpu",
+    },
+    "eval": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "split": "split=train",
+        "batch_size": "batch_size=0",
+        "iw_samples": "iw_samples=abc",
+        "seed": "seed=abc",
+        "test_mode": "test_mode=train",
+        "out": "out=[1]",
+        "device": "device=tpu",
+    },
+    "translate": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "input": "input=[1]",
+        "output": "output=[1]",
+        "direction": "direction=AtoC",
+        "size": "size=big",
+        "test_mode": "test_mode=train",
+        "device": "device=gpu",
+    },
+    "upscale": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "input": "input=[1]",
+        "output": "output=[1]",
+        "device": "device=gpu",
+    },
+}
+
+
+def _entry(name: str):
+    if name == "sample":
+        from genzoo.sample_images import OPTION_RULES, sample
+
+        return OPTION_RULES, sample
+    if name == "eval":
+        from genzoo.eval import OPTION_RULES, evaluate
+
+        return OPTION_RULES, evaluate
+    if name == "translate":
+        from genzoo.translate_images import OPTION_RULES, translate
+
+        return OPTION_RULES, translate
+    from genzoo.upscale_images import OPTION_RULES, upscale
+
+    return OPTION_RULES, upscale
+
+
+@pytest.mark.parametrize("name", list(BAD_OPTIONS))
+def test_each_cli_option_with_a_wrong_value_is_one_line_before_loading(
+    name: str, tmp_path: Path
+) -> None:
+    rules, command = _entry(name)
+    bad = BAD_OPTIONS[name]
+    assert set(bad) == set(rules), "every option of the CLI has a case here"
+    required = {"run": "run=NOT_A_RUN", "input": f"input={tmp_path}", "output": "output=out"}
+    for key, override in bad.items():
+        given = [v for k, v in required.items() if k != key and k in rules] + [override]
+        if key == "style_mix_layers":
+            given += ["style_mix_rows=[1]", "style_mix_cols=[2]"]
+        cfg = _cli_cfg(name, *given)
+        with pytest.raises(ConfigError) as refused:
+            command(cfg)
+        message = str(refused.value)
+        assert message.startswith(f"{key}=") and "\n" not in message, message
+        assert "NOT_A_RUN" not in message  # refused before the run was looked at
+    assert not (tmp_path / "out").exists()
+
+
+def test_upscale_tile_and_overlap_are_checked_against_the_model() -> None:
+    from genzoo.upscale_images import tile_and_overlap
+
+    for tile, overlap, expected in [
+        (0, "auto", "tile=0"),
+        ("abc", "auto", "tile=abc"),
+        (192, 500, "larger than twice overlap=500"),
+        (192, -5, "overlap=-5"),
+    ]:
+        with pytest.raises(ConfigError, match=expected):
+            tile_and_overlap(tile, overlap, reach=20)
+
+
+def test_output_paths_that_cannot_be_written_are_refused(tmp_path: Path) -> None:
+    from genzoo.utils.options import check_output_file, check_output_folder
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        check_output_folder(str(tmp_path / "a_file"), "output")
+    with pytest.raises(ConfigError, match="lies inside input="):
+        check_output_folder(str(tmp_path / "in"), "output", inputs=str(tmp_path / "in"))
+    with pytest.raises(ConfigError, match="lies inside input="):
+        check_output_folder(str(tmp_path / "in" / "up"), "output", inputs=str(tmp_path / "in"))
+    with pytest.raises(ConfigError, match="is a folder"):
+        check_output_file(str(tmp_path / "in"), "out")
+    assert check_output_folder(str(tmp_path / "new"), "output") == tmp_path / "new"
+
+
+# ----- a run's record ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vae_digits run of 4 batches, started from the command line."""
+    cwd = tmp_path_factory.mktemp("surface")
+    result = run_cli(
+        "genzoo-train", "experiment=vae_digits", "run_name=r1", "trainer.max_steps=4",
+        "logger=csv", "trainer.check_val_every_n_epoch=null", "trainer.val_check_interval=3",
+        "model.eval_samples=16", cwd=cwd,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "runs" / "vae_digits" / "r1"
+
+
+def _record(run_dir: Path) -> dict[str, bytes]:
+    names = (".hydra/config.yaml", ".hydra/overrides.yaml", "train.log")
+    return {name: (run_dir / name).read_bytes() for name in names}
+
+
+def test_resume_continues_the_runs_own_config_and_records_itself(vae_run: Path) -> None:
+    cwd, before = vae_run.parents[2], _record(vae_run)
+    # No experiment= on the command line: the run's own (binarize dynamic, its schedule) holds.
+    result = run_cli("genzoo-train", "run_name=r1", "resume=true", "trainer.max_steps=6", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((vae_run / "final_metrics.json").read_text())["batches"] == 6
+    ckpt = load_meta(vae_run / "checkpoints" / "last.ckpt")
+    assert ckpt["config"]["data"]["binarize"] == "dynamic"
+    assert ckpt["config"]["run_group"] == "vae_digits"
+    after = _record(vae_run)
+    assert after[".hydra/config.yaml"] == before[".hydra/config.yaml"]
+    assert after[".hydra/overrides.yaml"] == before[".hydra/overrides.yaml"]
+    assert b"resuming from" in after["train.log"][len(before["train.log"]) :]
+    (resume,) = yaml.safe_load((vae_run / ".hydra" / "resumes.yaml").read_text())
+    assert resume["overrides"] == ["trainer.max_steps=6"] and resume["from_batch"] == 4
+    # One last.ckpt, however the run stopped and resumed.
+    assert sorted(p.name for p in (vae_run / "checkpoints").glob("last*")) == ["last.ckpt"]
+
+
+def test_resume_refuses_overrides_that_change_the_checkpoint(vae_run: Path) -> None:
+    cwd, before = vae_run.parents[2], _record(vae_run)
+    resumes = (vae_run / ".hydra" / "resumes.yaml").read_bytes()
+    for change, named in [
+        ("model.latent_dim=8", "model.latent_dim: 16 -> 8"),
+        ("model=dcgan", "model: vae -> dcgan"),
+        ("data.binarize=none", "data.binarize: dynamic -> none"),
+    ]:
+        result = run_cli(
+            "genzoo-train", "experiment=vae_digits", "run_name=r1", "resume=true", change,
+            "trainer.max_steps=9", cwd=cwd,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert named in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert _record(vae_run) == before
+    assert (vae_run / ".hydra" / "resumes.yaml").read_bytes() == resumes
+
+
+def load_meta(path: Path) -> dict:
+    from genzoo.utils.checkpoint import read_checkpoint
+
+    return read_checkpoint(path)["genzoo"]
+
+
+def test_eval_says_which_split_and_refuses_one_the_data_lacks(vae_run: Path, tmp_path) -> None:
+    from genzoo.eval import evaluate
+
+    with pytest.raises(GenzooError, match="data=digits has no test split: use split=val"):
+        evaluate(_cli_cfg("eval", f"run={vae_run}", "split=test"))
+    result = evaluate(
+        _cli_cfg("eval", f"run={vae_run}", "iw_samples=2", f"out={tmp_path / 'e.json'}")
+    )
+    assert result["split"] == "val" and result["split_is"] == "the validation split"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_checkpoint_best_and_last_are_both_accepted(vae_run: Path) -> None:
+    from genzoo.utils.checkpoint import find_checkpoint
+
+    assert find_checkpoint(vae_run, "last").name == "last.ckpt"
+    assert find_checkpoint(vae_run, "best").name.startswith("best-step")
