@@ -1,0 +1,136 @@
+"""The README's command blocks, run as written on the embedded data with their step counts
+shrunk, each block in a folder of its own: the README cannot drift from the code.
+
+A command that needs a GPU, a download or a cluster cannot run here; its keys and group
+options are still checked as genzoo-train / -eval check them before running.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from hydra.core.hydra_config import HydraConfig
+from PIL import Image
+
+from genzoo.data.kinds import EMBEDDED, check_model_fits_data
+from genzoo.utils.cli import check_command_line, overrides_of
+from tests.conftest import compose_train, run_cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+# Folders of the user's own images the README's commands name.
+USER_FOLDERS = ("my_digits", "photos", "labels", "my_labels", "my_photos")
+# Overrides that make a training command take seconds; max_steps is set per command.
+SHRINK = [
+    "logger=csv",
+    "trainer.check_val_every_n_epoch=null",
+    "trainer.val_check_interval=2",
+    "trainer.limit_val_batches=1",
+    "trainer.num_sanity_val_steps=0",
+]
+SHRINK_MODEL = {"eval_samples": "16", "iw_samples": "2"}
+
+
+def command_blocks() -> list[list[str]]:
+    """Each ```bash block's genzoo commands: continuation lines joined, comments dropped."""
+    blocks = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.S):
+        text = block.replace("\\\n", " ")
+        commands = []
+        for line in text.splitlines():
+            line = line.split("  #")[0].strip()
+            line = line.removeprefix("srun ")
+            if line.startswith("genzoo-"):
+                commands.append(line)
+        if commands:
+            blocks.append(commands)
+    return blocks
+
+
+BLOCKS = command_blocks()
+
+
+def _key(arg: str) -> str:
+    return arg.split("=", 1)[0].lstrip("+")
+
+
+def _with(args: list[str], extra: list[str]) -> list[str]:
+    """`args` with `extra` replacing any override of the same key."""
+    keys = {_key(e) for e in extra}
+    return [a for a in args if _key(a) not in keys] + extra
+
+
+def _train_overrides(args: list[str]) -> list[str]:
+    """A training command's overrides, a sweep's first values only, for composing."""
+    overrides = [a for a in overrides_of(args) or [] if not a.startswith("hydra")]
+    return [re.sub(r"=([^,]*),.*", r"=\1", a) for a in overrides]
+
+
+def _runs_here(command: str, args: list[str]) -> bool:
+    """Whether the command can run on this machine: the CPU, embedded data, no cluster."""
+    if any(a.startswith("hydra/launcher") for a in args):
+        return False
+    if command != "genzoo-train":
+        data = [a.split("=", 1)[1] for a in args if a.startswith("data=")]
+        return not data or data[0] in EMBEDDED
+    if any(a in ("--help", "--cfg") for a in args):
+        return True
+    compose_train(_train_overrides(args), Path("unused"))
+    choices = HydraConfig.get().runtime.choices
+    return choices.get("data") in EMBEDDED and choices.get("trainer") not in ("gpu", "ddp")
+
+
+def _check_only(command: str, args: list[str]) -> None:
+    """What can be checked without running: the keys, the group options, the model / data pair."""
+    name = command.removeprefix("genzoo-")
+    check_command_line(name, args)  # exits 2 on an unknown key or option
+    if name == "train":
+        cfg = compose_train(_train_overrides(args), Path("unused"))
+        check_model_fits_data(str(cfg.model._target_), str(cfg.data._target_), "model", "data")
+
+
+def _shrunk(command: str, args: list[str]) -> list[str]:
+    if command == "genzoo-eval":
+        return _with(args, ["iw_samples=2"]) if any("iw_samples" in a for a in args) else args
+    if command != "genzoo-train" or any(a in ("--help", "--cfg") for a in args):
+        return args
+    continuing = any(a.startswith(("resume=", "ckpt_path=")) for a in args)
+    steps = "trainer.max_steps=4" if continuing else "trainer.max_steps=2"
+    cfg = compose_train(_train_overrides(args), Path("unused"))
+    model = [f"model.{k}={v}" for k, v in SHRINK_MODEL.items() if k in cfg.model]
+    return _with(args, [*SHRINK, *model, steps])
+
+
+def _user_images(cwd: Path) -> None:
+    for name in USER_FOLDERS:
+        folder = cwd / name
+        folder.mkdir()
+        for i, size in enumerate([(40, 40), (33, 21)]):
+            colour = (40 * i + 20, 120, 200 - 30 * i)
+            Image.new("RGB", size, colour).save(folder / f"image{i}.png")
+
+
+@pytest.mark.parametrize("number", range(len(BLOCKS)))
+def test_readme_command_block_runs(number: int, tmp_path: Path) -> None:
+    _user_images(tmp_path)
+    for line in BLOCKS[number]:
+        command, *args = shlex.split(line)
+        if not _runs_here(command, args):
+            _check_only(command, args)
+            continue
+        result = run_cli(command, *_shrunk(command, args), cwd=tmp_path, timeout=600)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{line}\n{output[-3000:]}"
+        assert "Traceback" not in output, line
+
+
+def test_the_readme_has_command_blocks_that_run_here() -> None:
+    runnable = [
+        line
+        for block in BLOCKS
+        for line in block
+        if _runs_here(shlex.split(line)[0], shlex.split(line)[1:])
+    ]
+    assert len(runnable) >= 30, runnable
