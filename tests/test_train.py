@@ -203,3 +203,18 @@ def test_resume_from_mid_epoch_checkpoint_is_exact(make_cfg, tmp_path: Path) -> 
     assert a["global_step"] == b["global_step"] == 16
     for key, value in a["state_dict"].items():
         torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")
+    # Each finished epoch's training mean is logged once, over all its batches, resumed or not.
+    means = [_epoch_means(run / "csv" / "metrics.csv") for run in (whole, split)]
+    assert [epoch for epoch, _ in means[1]] == [0, 1] == [epoch for epoch, _ in means[0]]
+    for (_, one), (_, other) in zip(*means, strict=True):
+        assert other == pytest.approx(one, rel=1e-5)
+
+
+def _epoch_means(path: Path) -> list[tuple[int, float]]:
+
+    rows = list(csv.DictReader(path.open()))
+    return [
+        (int(row["epoch"]), float(row["train/neg_elbo_epoch"]))
+        for row in rows
+        if row.get("train/neg_elbo_epoch")
+    ]

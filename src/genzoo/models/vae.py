@@ -34,6 +34,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.quality import SampleQualityMixin
 from genzoo.networks.vae import ConvDecoder, ConvEncoder
+from genzoo.utils.distributed import sum_over_processes, world_size
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -209,9 +210,31 @@ class VAE(SampleQualityMixin, GenerativeModel):
         self._epoch_images = 0
 
     def on_train_epoch_end(self) -> None:
+        # An epoch cut short by max_steps (or an interruption) is no epoch: its sums travel in
+        # the checkpoint and a resumed run logs the whole epoch's mean once, at its true end.
+        if not self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            return
         if self._epoch_images:
             mean = self._epoch_neg_elbo / self._epoch_images
             self.log("train/neg_elbo_epoch", mean, prog_bar=True, sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        # The open epoch's sums over all processes (every process saves, rank 0 writes).
+        total = torch.as_tensor(self._epoch_neg_elbo, dtype=torch.float64, device=self.device)
+        count = torch.tensor(float(self._epoch_images), dtype=torch.float64, device=self.device)
+        checkpoint["epoch_sums"] = {
+            "neg_elbo": float(sum_over_processes(total)),
+            "images": float(sum_over_processes(count)),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        sums = checkpoint.get("epoch_sums")
+        if sums:  # each process takes its share, so that the processes' sums add up again
+            share = max(1, world_size())
+            self._epoch_neg_elbo = torch.tensor(sums["neg_elbo"] / share, device=self.device)
+            self._epoch_images = int(round(sums["images"] / share))
 
     def _batch_metrics(
         self, batch: dict[str, torch.Tensor], iw_samples: int
