@@ -237,6 +237,8 @@ def test_sampling_cli_is_deterministic_and_mixes_styles(make_cfg, tmp_path: Path
             )
         )
         assert {"samples", "individual", "interpolations", "gif", "style_mix"} <= set(written)
+        # The animation and the strip it animates share a name: interpolations_<space>_...
+        assert Path(written["gif"]).stem == Path(written["interpolations"]).stem
         outputs.append({k: Path(v).read_bytes() for k, v in written.items() if k != "individual"})
     assert outputs[0] == outputs[1]
     assert sorted(p.name for p in (tmp_path / "a").glob("samples_*/*.png")) == [

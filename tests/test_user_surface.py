@@ -322,3 +322,98 @@ def test_checkpoint_best_and_last_are_both_accepted(vae_run: Path) -> None:
 
     assert find_checkpoint(vae_run, "last").name == "last.ckpt"
     assert find_checkpoint(vae_run, "best").name.startswith("best-step")
+
+
+# ----- saying what happened ------------------------------------------------------------------
+@pytest.fixture
+def bare_runs(tmp_path: Path) -> dict[str, Path]:
+    """Untrained checkpoints of three families, in genzoo's format."""
+    from genzoo.models.pix2pix import Pix2Pix
+    from genzoo.models.srresnet import SRResNetModel
+    from genzoo.models.vae import VAE
+    from genzoo.utils.checkpoint import save_bare_checkpoint
+    from tests.conftest import tiny_first_stage
+
+    return {
+        "vqvae": tiny_first_stage(tmp_path / "vq.ckpt", 1, 32),
+        "pix2pix": save_bare_checkpoint(
+            Pix2Pix(image_size=32, width=8, d_width=8), tmp_path / "p2p.ckpt"
+        ),
+        "sr": save_bare_checkpoint(SRResNetModel(width=8, blocks=1), tmp_path / "sr.ckpt"),
+        "vae": save_bare_checkpoint(
+            VAE(hidden_channels=8, latent_dim=4, eval_samples=16), tmp_path / "vae.ckpt"
+        ),
+    }
+
+
+def test_sample_says_what_a_first_stage_or_a_translator_does_instead(bare_runs) -> None:
+    from genzoo.sample_images import SampleRequestError, check_request
+    from genzoo.utils.checkpoint import load_model
+    from tests.conftest import sample_cfg
+
+    vq, _ = load_model(bare_runs["vqvae"])
+    with pytest.raises(SampleRequestError) as said:
+        check_request(sample_cfg(f"run={bare_runs['vqvae']}"), vq)
+    assert "reconstruct=val" in str(said.value) and "sampling needs a prior" in str(said.value)
+    check_request(sample_cfg(f"run={bare_runs['vqvae']}", "reconstruct=val"), vq)
+    translator, _ = load_model(bare_runs["pix2pix"])
+    with pytest.raises(SampleRequestError) as said:
+        check_request(sample_cfg(f"run={bare_runs['pix2pix']}"), translator)
+    assert "use genzoo-translate run=" in str(said.value)
+    assert not str(said.value).rstrip().endswith(";")
+
+
+def test_eval_reads_the_data_root_as_training_does(bare_runs, tmp_path, monkeypatch) -> None:
+    from genzoo.eval import evaluate
+
+    monkeypatch.setenv("GENZOO_DATA", str(tmp_path / "datasets"))
+    cfg = _cli_cfg("eval", f"run={bare_runs['sr']}", "data=set5", "++data.download=false")
+    with pytest.raises(GenzooError) as refused:
+        evaluate(cfg)
+    assert str(tmp_path / "datasets" / "Set5") in str(refused.value)
+
+
+def test_eval_refuses_another_kind_of_data_and_converts_another_set(bare_runs, tmp_path) -> None:
+    from genzoo.eval import evaluate
+
+    with pytest.raises(DataKindError, match="SRResNetModel learns from low- and high-res"):
+        evaluate(_cli_cfg("eval", f"run={bare_runs['sr']}", "data=digits"))
+    with pytest.raises(ConfigError, match="iw_samples=3: SRResNetModel has no importance"):
+        evaluate(_cli_cfg("eval", f"run={bare_runs['sr']}", "iw_samples=3"))
+    # A grey 32 px VAE on the colour photos: converted to what the model takes.
+    out = tmp_path / "photos.json"
+    result = evaluate(
+        _cli_cfg("eval", f"run={bare_runs['vae']}", "data=photos", "iw_samples=2", f"out={out}")
+    )
+    assert result["metrics"]["neg_elbo"] > 0 and out.is_file()
+
+
+def test_family_recipes_are_named_when_the_pair_has_none(tmp_path, caplog) -> None:
+    from genzoo.train import _recipe_tip
+
+    compose_train(["model=dcgan", "data=photos"], tmp_path / "r")
+    with caplog.at_level("WARNING", logger="genzoo"):
+        _recipe_tip()
+    assert "has no pinned recipe" in caplog.text and "dcgan_digits" in caplog.text
+
+
+def test_a_short_run_logs_its_training_metrics(make_cfg, tmp_path: Path) -> None:
+    import csv
+
+    run_dir = tmp_path / "short"
+    train(make_cfg("experiment=vae_digits", "trainer.max_steps=3", run_dir=run_dir))
+    rows = list(csv.DictReader((run_dir / "csv" / "metrics.csv").open()))
+    assert any(row.get("train/neg_elbo") for row in rows)
+
+
+def test_reconstructing_a_far_from_square_image_says_it_was_cropped(tmp_path, caplog) -> None:
+    from PIL import Image
+
+    from genzoo.utils.user_images import images_from_files
+
+    Image.new("RGB", (2000, 10)).save(tmp_path / "wide.png")
+    Image.new("RGB", (30, 30)).save(tmp_path / "square.png")
+    with caplog.at_level("WARNING", logger="genzoo"):
+        images, used, _ = images_from_files(str(tmp_path), 32, 1)
+    assert images.shape == (2, 1, 32, 32)
+    assert "wide.png (2000x10)" in caplog.text and "square.png" not in caplog.text

@@ -156,8 +156,13 @@ def _data_config(cfg: DictConfig, meta: dict[str, Any], model: Any) -> tuple[Dic
     """The data config to evaluate on, and whether it is another set than the run's: the run's
     own with `data.*` overrides, or a different dataset chosen with data=NAME (its own config,
     at the run's scale for SR)."""
-    run_data = OmegaConf.create(meta["config"]["data"])
+    run_data = OmegaConf.create(meta.get("config", {}).get("data") or {})
     chosen = cfg.data or {}
+    if not run_data and not chosen.get("_target_"):  # a checkpoint made outside a run
+        raise ConfigError(
+            f"run={cfg.run} records no dataset (it was not trained by genzoo-train): "
+            "name one with data=NAME, e.g. data=digits"
+        )
     other_set = bool(chosen.get("_target_")) and chosen.get("_target_") != run_data.get("_target_")
     data_cfg = OmegaConf.merge(chosen if other_set else run_data, {} if other_set else chosen)
     assert isinstance(data_cfg, DictConfig)
