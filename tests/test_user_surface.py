@@ -100,6 +100,7 @@ def test_refused_starts_leave_nothing_behind(
         (["model=vea"], "model=vea is not an option of model: did you mean model=vae?"),
         (["logger=foo"], "logger=foo is not an option of logger: the options are csv"),
         (["experiment=vae_digit"], "did you mean experiment=vae_digits"),
+        (["experiment=null"], "experiment=null is not an option of experiment: leave"),
     ],
 )
 def test_group_options_get_did_you_mean(argv: list[str], expected: str, capsys) -> None:

@@ -136,7 +136,11 @@ class Progress:
     def __iter__(self) -> Any:
         from tqdm import tqdm
 
-        yield from tqdm(self.loader, desc=self.desc, unit="batch", file=sys.stderr, leave=False)
+        # disable=None: a bar on a terminal, nothing in a log file or pipe.
+        bar = tqdm(
+            self.loader, desc=self.desc, unit="batch", file=sys.stderr, leave=False, disable=None
+        )
+        yield from bar
 
 
 def metric_table(metrics: dict[str, float], title: str) -> str:

@@ -85,13 +85,15 @@ def group_options(group: str) -> list[str]:
 
 def _check_group_option(group: str, value: object, command: str) -> None:
     """Exit 2 with one line when `group=value` names no option of the group (model=vea)."""
-    if value is None or str(value) == "null":
-        return
+    # Hydra 1.3 fails on `group=null` with a traceback: it is no option here either.
+    value = "null" if value is None else value
     options = group_options(group.replace(".", "/"))
     if str(value) in options:
         return
     guesses = difflib.get_close_matches(str(value), options, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(f'{group}={g}' for g in guesses)}? " if guesses else ""
+    if value == "null" and group in ("experiment", "debug"):
+        hint = f"leave {group}=... out for none; "
     print(
         f"error: {group}={value} is not an option of {group}: {hint}"
         f"the options are {', '.join(options)} ({command} --help lists every group)",
