@@ -132,12 +132,46 @@ ROWS += [
         "cyclegan_step",
     ),
 ]
+# A folder of 1,000 synthetic 256 px JPEGs on disk (made on first use), read at 64 px by the
+# reference DCGAN: decoded once into memory (data.in_memory=auto), and decoded per batch.
+FOLDER_256 = Path(tempfile.gettempdir()) / "genzoo-bench-folder256"
+FOLDER_DCGAN = (
+    *(o for o in REFERENCE_DCGAN if not o.startswith("data")),
+    "data=image_folder",
+    f"data.path={FOLDER_256}",
+    "data.image_size=64",
+    "data.batch_size=64",
+)
+ROWS += [
+    Row("dcgan_folder256", "dcgan", FOLDER_DCGAN, "gan_step"),
+    Row("dcgan_folder256_files", "dcgan", (*FOLDER_DCGAN, "data.in_memory=false"), "gan_step"),
+]
+
+
+def synthetic_photo_folder(folder: Path, count: int = 1000, size: int = 256) -> Path:
+    """Smooth random colour fields saved as JPEG (quality 90), like ref-bench's make_data.py."""
+    import numpy as np
+    from PIL import Image
+
+    if folder.is_dir() and len(list(folder.glob("*.jpg"))) == count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        small = rng.integers(0, 256, size=(size // 16, size // 16, 3), dtype=np.uint8)
+        image = Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC)
+        image.save(folder / f"{i:04d}.jpg", quality=90)
+    return folder
+
+
 REFERENCE_ROWS = (
     "dcgan_ref64",
     "srgan_ref96",
     "pix2pix_ref256",
     "cyclegan_ref256",
     "cyclegan_ref128",
+    "dcgan_folder256",
+    "dcgan_folder256_files",
 )
 DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
 
@@ -403,6 +437,8 @@ def measure(
     from hydra.utils import instantiate
     from omegaconf import open_dict
 
+    if any(o == f"data.path={FOLDER_256}" for o in row.overrides):
+        synthetic_photo_folder(FOLDER_256)
     cfg = compose(row, precision, channels_last)
     with open_dict(cfg):
         cfg.logger = {"csv": cfg.logger.get("csv")} if cfg.logger.get("csv") else None

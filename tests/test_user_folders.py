@@ -60,7 +60,12 @@ def test_every_readable_mode_loads_as_rgb_in_range(tmp_path: Path) -> None:
 
 
 def _module(folder: Path, **kwargs) -> ImageFolderDataModule:
-    args = dict(path=str(folder), image_size=16, batch_size=2, num_workers=0, val_fraction=0.2)
+    """The file path (decoding per batch), which these tests are about; test_data_path.py
+    covers the decoded-once path."""
+    args = dict(
+        path=str(folder), image_size=16, batch_size=2, num_workers=0, val_fraction=0.2,
+        in_memory=False,
+    )  # fmt: skip
     return ImageFolderDataModule(**(args | kwargs))
 
 

@@ -12,6 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.base import ImageDataModule
+from genzoo.data.decoded import decode_once
 from genzoo.data.downloads import check_file, download
 from genzoo.data.errors import DatasetError
 from genzoo.data.sampling import SampleKey, split_key
@@ -119,6 +120,13 @@ class ImageFileDataset(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
+    def without_flips_in_rgb(self) -> ImageFileDataset:
+        """The same files, cropped and resized alike, in RGB and never flipped: what
+        `decoded.decode_once` stores, converting and flipping per key afterwards."""
+        return ImageFileDataset(
+            self.files, self.image_size, 3, self.crop, False, self.on_error, self.labels
+        )
+
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
         i, gen = split_key(key)
         for offset in range(len(self.files)):
@@ -158,6 +166,8 @@ class ImageFolderDataModule(ImageDataModule):
         val_fraction: float = 0.05,
         hflip: bool = True,
         on_error: str = "raise",
+        in_memory: str | bool = "auto",
+        memory_limit_mb: int = 4096,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -173,6 +183,7 @@ class ImageFolderDataModule(ImageDataModule):
             hflip,
             on_error,
         )
+        self.in_memory, self.memory_limit_mb = in_memory, memory_limit_mb
 
     def describe(self) -> str:
         return f"data.path={self.path}"
@@ -188,8 +199,12 @@ class ImageFolderDataModule(ImageDataModule):
         args: dict[str, Any] = dict(
             image_size=self.image_size, channels=self.channels, on_error=self.on_error
         )
-        self.train_set = ImageFileDataset(train, hflip=self.hflip, **args)
-        self.val_set = ImageFileDataset(val, **args)
+        memory = (self.in_memory, self.memory_limit_mb, self.num_workers)
+        where = f"data.path={self.path}"
+        self.train_set = decode_once(
+            ImageFileDataset(train, hflip=self.hflip, **args), *memory, f"{where} (train)"
+        )
+        self.val_set = decode_once(ImageFileDataset(val, **args), *memory, f"{where} (val)")
 
 
 CELEBA_FILES = {  # Google Drive ids and md5 sums of the aligned-and-cropped release
@@ -222,6 +237,8 @@ class CelebADataModule(ImageDataModule):
         download: bool = True,
         hflip: bool = True,
         on_error: str = "raise",
+        in_memory: str | bool = "auto",
+        memory_limit_mb: int = 4096,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -232,6 +249,7 @@ class CelebADataModule(ImageDataModule):
             **kwargs,
         )
         self.crop, self.download, self.hflip, self.on_error = crop, download, hflip, on_error
+        self.in_memory, self.memory_limit_mb = in_memory, memory_limit_mb
 
     @property
     def folder(self) -> Path:
@@ -275,9 +293,12 @@ class CelebADataModule(ImageDataModule):
             crop=self.crop,
             on_error=self.on_error,
         )
-        self.train_set = ImageFileDataset(splits[0], hflip=self.hflip, **args)
-        self.val_set = ImageFileDataset(splits[1], **args)
-        self.test_set = ImageFileDataset(splits[2], **args)
+        memory = (self.in_memory, self.memory_limit_mb, self.num_workers)
+        self.train_set = decode_once(
+            ImageFileDataset(splits[0], hflip=self.hflip, **args), *memory, "CelebA train"
+        )
+        self.val_set = decode_once(ImageFileDataset(splits[1], **args), *memory, "CelebA val")
+        self.test_set = decode_once(ImageFileDataset(splits[2], **args), *memory, "CelebA test")
 
     def test_dataloader(self) -> DataLoader:  # CelebA has its own test split
         return self._loader(self.test_set, shuffle=False)

@@ -12,7 +12,7 @@ scale, one per batch (their sizes differ).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.base import ImageDataModule
+from genzoo.data.decoded import DecodedFiles
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import LR_HR
@@ -42,17 +43,24 @@ def crop_to_multiple(x: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 class ImageFiles(Sequence[torch.Tensor]):
-    """Image files read on access as uint8 (3, H, W): for sets too large to hold in memory."""
+    """Image files as uint8 (3, H, W), through `read` (`ImageFiles.read`, or a DecodedFiles
+    holding them decoded in memory)."""
 
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
+    def __init__(
+        self, files: list[Path], read: Callable[[Path], torch.Tensor] | None = None
+    ) -> None:
+        self.files, self.read_file = files, read or ImageFiles.read
+
+    @staticmethod
+    def read(path: Path) -> torch.Tensor:
+        img = open_image(path).convert("RGB")
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> torch.Tensor:  # type: ignore[override]
-        img = open_image(self.files[i]).convert("RGB")
-        return torch.from_numpy(np.array(img)).permute(2, 0, 1)
+        return self.read_file(self.files[i])
 
     def name(self, i: int) -> str:
         return self.files[i].stem
@@ -205,12 +213,15 @@ class SRFolderDataModule(SRDataModule):
         train_dir: str | None = None,
         val_dir: str | None = None,
         on_error: str = "raise",
+        in_memory: str | bool = "auto",
+        memory_limit_mb: int = 4096,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.train_dir = Path(train_dir).expanduser() if train_dir else None
         self.val_dir = Path(val_dir).expanduser() if val_dir else None
         self.on_error = on_error
+        self.in_memory, self.memory_limit_mb = in_memory, memory_limit_mb
 
     def describe(self) -> str:
         return f"data.train_dir={self.train_dir}"
@@ -227,10 +238,22 @@ class SRFolderDataModule(SRDataModule):
         train_dir, val_dir = self.folders()
         if stage in (None, "fit") and train_dir is None:
             raise DatasetError("data.train_dir is not set: name a folder of HR training images")
-        val = ImageFiles(readable_images(list_images(val_dir), self.on_error, f"{val_dir}"))
+        val = self._images(readable_images(list_images(val_dir), self.on_error, f"{val_dir}"))
         train = (
-            ImageFiles(readable_images(list_images(train_dir), self.on_error, f"{train_dir}"))
+            self._images(readable_images(list_images(train_dir), self.on_error, f"{train_dir}"))
             if train_dir is not None
             else None
         )
         self._build(train, val, [val.name(i) for i in range(len(val))])
+
+    def _images(self, files: list[Path]) -> ImageFiles:
+        """The HR images, decoded once into memory where they fit (data/decoded.py)."""
+        read = DecodedFiles(
+            files,
+            ImageFiles.read,
+            self.in_memory,
+            self.memory_limit_mb,
+            self.num_workers,
+            str(files[0].parent),
+        )
+        return ImageFiles(files, read)

@@ -19,6 +19,7 @@ horizontal flip. Held-out images: resized to `crop_size`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule
+from genzoo.data.decoded import DecodedFiles
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import ALIGNED, UNPAIRED
@@ -91,9 +93,10 @@ class PairedFiles(Dataset):
         crop_size: int,
         channels: int,
         train: bool,
+        read: Callable[[Path], torch.Tensor] = load_rgb,
     ) -> None:
         self.files, self.load_size, self.crop_size = files, load_size, crop_size
-        self.channels, self.train = channels, train
+        self.channels, self.train, self.read = channels, train, read
 
     def __len__(self) -> int:
         return len(self.files)
@@ -101,14 +104,14 @@ class PairedFiles(Dataset):
     def read_pair(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         entry = self.files[i]
         if isinstance(entry, tuple):
-            a, b = load_rgb(entry[0]), load_rgb(entry[1])
+            a, b = self.read(entry[0]), self.read(entry[1])
             if a.shape[-2:] != b.shape[-2:]:
                 raise DatasetError(
                     f"paired images differ in size: {entry[0]} is {a.shape[-1]}x{a.shape[-2]}, "
                     f"{entry[1]} is {b.shape[-1]}x{b.shape[-2]}; resize one to match the other"
                 )
             return a, b
-        ab = load_rgb(entry)
+        ab = self.read(entry)
         w = ab.shape[-1]
         if w % 2:
             raise DatasetError(
@@ -171,6 +174,8 @@ class TranslationFolders(ImageDataModule):
         num_workers: int | str = "auto",
         on_error: str = "raise",
         image_size: int | None = None,
+        in_memory: str | bool = "auto",
+        memory_limit_mb: int = 4096,
         **kwargs,
     ) -> None:
         check_image_size(image_size, crop_size)
@@ -188,6 +193,13 @@ class TranslationFolders(ImageDataModule):
             )
         self.path = Path(path).expanduser() if path else None
         self.load_size, self.crop_size, self.on_error = load_size, crop_size, on_error
+        self.in_memory, self.memory_limit_mb = in_memory, memory_limit_mb
+
+    def reader(self, files: list[Path], what: str) -> DecodedFiles:
+        """load_rgb for `files`, decoded once into memory where they fit (data/decoded.py)."""
+        return DecodedFiles(
+            files, load_rgb, self.in_memory, self.memory_limit_mb, self.num_workers, what
+        )
 
     def folder(self) -> Path:
         if self.path is None:
@@ -223,7 +235,9 @@ class PairedDataModule(TranslationFolders):
         files = paired_files(folder, self.layout)
         if self.layout == "aligned":
             files = readable_images(files, self.on_error, str(folder))  # type: ignore[arg-type]
-        return PairedFiles(files, self.load_size, self.crop_size, self.channels, train)
+        paths = [p for entry in files for p in (entry if isinstance(entry, tuple) else (entry,))]
+        read = self.reader(paths, str(folder))
+        return PairedFiles(files, self.load_size, self.crop_size, self.channels, train, read)
 
     def setup(self, stage: str | None = None) -> None:
         if self.val_set is not None:
@@ -248,16 +262,17 @@ class UnpairedFiles(Dataset):
         crop_size: int,
         channels: int,
         train: bool,
+        read: Callable[[Path], torch.Tensor] = load_rgb,
     ) -> None:
         self.a, self.b, self.load_size, self.crop_size = a, b, load_size, crop_size
-        self.channels, self.train = channels, train
+        self.channels, self.train, self.read = channels, train, read
 
     def __len__(self) -> int:
         return max(len(self.a), len(self.b))
 
     def _one(self, path: Path, gen: torch.Generator) -> torch.Tensor:
         size = self.load_size if self.train else self.crop_size
-        x = resize_to(load_rgb(path), size)
+        x = resize_to(self.read(path), size)
         if self.train:
             x = joint_crop_flip([x], self.crop_size, gen)[0]
         return to_channels(x, self.channels)
@@ -290,7 +305,9 @@ class UnpairedDataModule(TranslationFolders):
             return
         args = (self.load_size, self.crop_size, self.channels)
         if stage in (None, "fit"):
-            self.train_set = UnpairedFiles(
-                self._domain("trainA"), self._domain("trainB"), *args, train=True
-            )
-        self.val_set = UnpairedFiles(self._domain("testA"), self._domain("testB"), *args, False)
+            a, b = self._domain("trainA"), self._domain("trainB")
+            read = self.reader(a + b, f"{self.folder()}/train")
+            self.train_set = UnpairedFiles(a, b, *args, train=True, read=read)
+        a, b = self._domain("testA"), self._domain("testB")
+        read = self.reader(a + b, f"{self.folder()}/test")
+        self.val_set = UnpairedFiles(a, b, *args, False, read=read)

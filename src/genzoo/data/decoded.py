@@ -1,0 +1,170 @@
+"""Image files decoded once into memory: a folder dataset's images as one uint8 tensor.
+
+Decoding a JPEG costs more than a small model's step: a loader that decodes every image every
+epoch keeps the accelerator waiting. When the decoded set fits `data.memory_limit_mb`, the
+folder datamodules decode it once at setup (in parallel, with the loader's workers) and serve
+batches by one gather; above the bound they read the files per batch as before.
+
+The items are exactly those of the file dataset for the same sampler keys (the same crop and
+resize, the same per-key flip), so a run resumes and reproduces the same whichever path it
+took (tests/test_datasets.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from genzoo.data.errors import DatasetError
+from genzoo.data.sampling import SampleKey, key_parts
+from genzoo.data.transforms import to_channels
+
+log = logging.getLogger("genzoo")
+IN_MEMORY = ("auto", True, False)
+
+
+class DecodedImages(Dataset):
+    """uint8 RGB images (N, 3, S, S) and labels (N,) -> {'image', 'label'} like the file
+    dataset they were decoded from: converted to `channels`, flipped by each key's draw."""
+
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, channels: int, hflip: bool
+    ) -> None:
+        self.images, self.labels, self.channels, self.hflip = images, labels, channels, hflip
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        parts = [key_parts(key) for key in keys]
+        index = torch.tensor([i for i, _ in parts])
+        x = to_channels(self.images[index].float() / 255.0, self.channels)
+        if self.hflip:  # the file dataset's draw: the first number of the key's generator
+            gen = torch.Generator()
+            flip = torch.tensor(
+                [bool(torch.rand((), generator=gen.manual_seed(s)) < 0.5) for _, s in parts]
+            )
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        labels = self.labels[index]
+        return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
+
+
+def decoded_bytes(count: int, image_size: int) -> int:
+    """Memory the decoded set takes: uint8 RGB at the training size."""
+    return count * 3 * image_size * image_size
+
+
+def decode_once(
+    files_dataset: Any,
+    in_memory: str | bool,
+    memory_limit_mb: int,
+    num_workers: int,
+    what: str,
+) -> Dataset:
+    """`files_dataset` (an ImageFileDataset) decoded into a DecodedImages when `in_memory` is
+    true, or `auto` and it fits `memory_limit_mb`; otherwise `files_dataset` itself."""
+    if in_memory not in IN_MEMORY:
+        raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
+    size = decoded_bytes(len(files_dataset), files_dataset.image_size)
+    if in_memory is False or (in_memory == "auto" and size > memory_limit_mb * 2**20):
+        if in_memory == "auto":
+            log.info(
+                "%s: %d images would take %.0f MB decoded, above data.memory_limit_mb=%d: "
+                "reading the files per batch",
+                what, len(files_dataset), size / 2**20, memory_limit_mb,
+            )  # fmt: skip
+        return files_dataset
+    started = time.perf_counter()
+    plain = files_dataset.without_flips_in_rgb()
+    loader = DataLoader(plain, batch_size=64, num_workers=num_workers, shuffle=False)
+    images, labels = [], []
+    for batch in loader:
+        x = batch["image"]
+        scaled = x * 255.0
+        if not torch.allclose(scaled, scaled.round(), atol=1e-3):
+            log.info("%s: images deeper than 8 bits: reading the files per batch", what)
+            return files_dataset
+        images.append(scaled.round().to(torch.uint8))
+        labels.append(batch["label"])
+    decoded = DecodedImages(
+        torch.cat(images), torch.cat(labels), files_dataset.channels, files_dataset.hflip
+    )
+    log.info(
+        "%s: %d images decoded once into memory (%.0f MB, %.1f s; data.in_memory=false reads "
+        "the files per batch instead)",
+        what, len(decoded), size / 2**20, time.perf_counter() - started,
+    )  # fmt: skip
+    return decoded
+
+
+class _Reader(Dataset):
+    """Decodes files[i] with `read`: lets a DataLoader's workers decode in parallel."""
+
+    def __init__(self, files: list[Any], read: Any) -> None:
+        self.files, self.read = files, read
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.read(self.files[i])
+
+
+def _header_bytes(path: Any) -> int:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:  # reads the header only
+            return 3 * img.size[0] * img.size[1]
+    except Exception:  # unreadable files are reported where they are read
+        return 0
+
+
+class DecodedFiles:
+    """path -> uint8 (3, H, W) exactly as `read(path)` gives it, decoded once (in parallel)
+    into memory when the decoded files fit `memory_limit_mb`; read per call otherwise. For
+    datasets that crop and resize each sample from the whole image (translation pairs, SR)."""
+
+    def __init__(
+        self,
+        files: list[Any],
+        read: Any,
+        in_memory: str | bool,
+        memory_limit_mb: int,
+        num_workers: int,
+        what: str,
+    ) -> None:
+        if in_memory not in IN_MEMORY:
+            raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
+        self.read, self.cache = read, None
+        if in_memory is False:
+            return
+        size = sum(_header_bytes(f) for f in files)
+        if in_memory == "auto" and size > memory_limit_mb * 2**20:
+            log.info(
+                "%s: %d images would take %.0f MB decoded, above data.memory_limit_mb=%d: "
+                "reading the files per batch",
+                what, len(files), size / 2**20, memory_limit_mb,
+            )  # fmt: skip
+            return
+        started = time.perf_counter()
+        loader = DataLoader(
+            _Reader(files, read), batch_size=16, num_workers=num_workers, collate_fn=list
+        )
+        decoded = [image for batch in loader for image in batch]
+        self.cache = dict(zip(files, decoded, strict=True))
+        log.info(
+            "%s: %d images decoded once into memory (%.0f MB, %.1f s; data.in_memory=false "
+            "reads the files per batch instead)",
+            what, len(files), size / 2**20, time.perf_counter() - started,
+        )  # fmt: skip
+
+    def __call__(self, path: Any) -> torch.Tensor:
+        return self.cache[path] if self.cache is not None else self.read(path)
