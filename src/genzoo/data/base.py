@@ -103,7 +103,7 @@ class ImageDataModule(L.LightningDataModule):
         num_workers: int | str = 0,
         root: str | None = None,
         num_classes: int = 0,
-        pin_memory: bool = False,
+        pin_memory: bool | str = "auto",
         binarize: str = "none",
     ) -> None:
         super().__init__()
@@ -114,7 +114,9 @@ class ImageDataModule(L.LightningDataModule):
         self.binarize = binarize
         self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
         self.num_workers = resolve_num_workers(num_workers)
-        self.num_classes, self.pin_memory = num_classes, pin_memory
+        # auto: page-locked batches where a GPU takes them, so the copy overlaps the step.
+        self.num_classes = num_classes
+        self.pin_memory = torch.cuda.is_available() if pin_memory == "auto" else bool(pin_memory)
         self.root = Path(root).expanduser() if root else default_data_root()
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
