@@ -146,3 +146,20 @@ def test_num_workers_auto_is_half_the_usable_cpus(monkeypatch) -> None:
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
         assert resolve_num_workers("auto") == workers
     assert resolve_num_workers(3) == 3
+
+
+def test_sets_made_in_memory_take_workers_only_where_a_gpu_waits(monkeypatch) -> None:
+    import os
+
+    import torch
+
+    from genzoo.data.base import resolve_num_workers
+    from genzoo.data.embedded import DigitsDataModule
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_num_workers("auto", made_in_memory=True) == 0
+    assert DigitsDataModule(num_workers="auto").num_workers == 0
+    assert resolve_num_workers("auto") == 8  # files still decode in workers
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert DigitsDataModule(num_workers="auto").num_workers == 8

@@ -72,11 +72,17 @@ class TensorImageDataset(Dataset):
         return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
 
 
-def resolve_num_workers(value: int | str) -> int:
+def resolve_num_workers(value: int | str, made_in_memory: bool = False) -> int:
     """data.num_workers: a count, or `auto`: half the CPUs this process may use (at most 8),
-    so decoding overlaps the step while the other half runs its math; 1 on a 2-core machine."""
+    so decoding overlaps the step while the other half runs its math; 1 on a 2-core machine.
+
+    Sets made in memory (the embedded ones: a batch in a few milliseconds) take 0 on a machine
+    without a GPU, where workers would only take cores from the step; with a GPU the step is
+    short enough that making batches in the training process would keep it waiting."""
     if value != "auto":
         return int(value)
+    if made_in_memory and not torch.cuda.is_available():
+        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(8, (cores or 1) // 2)
 
@@ -89,6 +95,9 @@ class ImageDataModule(L.LightningDataModule):
 
     name: str = "images"
     yields: ClassVar[str] = IMAGES  # data/kinds.py: what a model learns from
+    # Batches made from memory in milliseconds (embedded sets): num_workers=auto is 0 without
+    # a GPU (resolve_num_workers).
+    made_in_memory: ClassVar[bool] = False
     # Whether held-out A / B pairs are aligned (each B the true translation of its A), so a
     # translation can be scored against the truth.
     aligned_held_out: ClassVar[bool] = False
@@ -113,7 +122,7 @@ class ImageDataModule(L.LightningDataModule):
             )
         self.binarize = binarize
         self.image_size, self.channels, self.batch_size = image_size, channels, batch_size
-        self.num_workers = resolve_num_workers(num_workers)
+        self.num_workers = resolve_num_workers(num_workers, self.made_in_memory)
         # auto: page-locked batches where a GPU takes them, so the copy overlaps the step.
         self.num_classes = num_classes
         self.pin_memory = torch.cuda.is_available() if pin_memory == "auto" else bool(pin_memory)

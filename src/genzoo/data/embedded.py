@@ -22,6 +22,8 @@ from genzoo.data.transforms import resize, resize_uint8, to_channels
 class DigitsDataModule(ImageDataModule):
     """sklearn.datasets.load_digits: values 0..16 scaled to [0, 1]; fixed 1,500 / 297 split."""
 
+    made_in_memory = True
+
     name = "digits"
     val_count = 297
 
@@ -158,6 +160,8 @@ class RandomCropDataset(Dataset):
 
 class PhotosDataModule(ImageDataModule):
     """Random crops of the bundled colour photographs; `held_out` photos form the val split."""
+
+    made_in_memory = True
 
     name = "photos"
 

@@ -184,6 +184,8 @@ class SRDataModule(ImageDataModule):
 class SRPhotosDataModule(SRDataModule):
     """Crops of the bundled photographs; the `held_out` ones, whole, are the evaluation set."""
 
+    made_in_memory = True
+
     name = "sr_photos"
 
     def __init__(self, held_out: tuple[str, ...] = ("coffee", "flower"), **kwargs) -> None:

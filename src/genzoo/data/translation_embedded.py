@@ -46,6 +46,8 @@ class SyntheticFacadesDataModule(ImageDataModule):
     """`train_pairs` fresh layouts per epoch (each sample's seed draws its layout) and
     `val_pairs` fixed held-out layouts from a separate seed range."""
 
+    made_in_memory = True
+
     name = "facades_synth"
     pairs = "aligned"
     yields = ALIGNED
@@ -111,6 +113,8 @@ class TransformedPhotos(Dataset):
 class TransformedPhotosDataModule(ImageDataModule):
     """Crops of the bundled photographs (`crop_size`, resized to `image_size`); the `held_out`
     photographs give the aligned evaluation pairs."""
+
+    made_in_memory = True
 
     name = "photos_warm"
     yields = UNPAIRED
