@@ -164,6 +164,25 @@ def synthetic_photo_folder(folder: Path, count: int = 1000, size: int = 256) -> 
     return folder
 
 
+# The fixed cost of a step: DCGAN and Pix2Pix shrunk until their arithmetic is negligible, so
+# that s/batch is what the loop itself (Python, callbacks, logging, syncs) costs per batch.
+ROWS += [
+    Row(
+        "overhead_gan",
+        "dcgan",
+        ("experiment=dcgan_digits", "data.image_size=8", "data.batch_size=4",
+         "model.g_channels=4", "model.d_channels=4", "model.latent_dim=4"),
+        "gan_step",
+    ),
+    Row(
+        "overhead_pix2pix",
+        "pix2pix",
+        ("experiment=pix2pix_facades_synth", "data.image_size=32", "data.batch_size=2",
+         "model.width=4", "model.d_width=4"),
+        "pix2pix_step",
+    ),
+]  # fmt: skip
+
 REFERENCE_ROWS = (
     "dcgan_ref64",
     "srgan_ref96",
@@ -172,6 +191,8 @@ REFERENCE_ROWS = (
     "cyclegan_ref128",
     "dcgan_folder256",
     "dcgan_folder256_files",
+    "overhead_gan",
+    "overhead_pix2pix",
 )
 DEFAULT_ROWS = [row.label for row in ROWS if row.label not in REFERENCE_ROWS]
 

@@ -32,7 +32,7 @@ class DigitsDataModule(ImageDataModule):
         image_size: int = 32,
         channels: int = 1,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | str = "auto",
         **kwargs,
     ) -> None:
         super().__init__(
@@ -170,7 +170,7 @@ class PhotosDataModule(ImageDataModule):
         image_size: int = 64,
         channels: int = 3,
         batch_size: int = 16,
-        num_workers: int = 0,
+        num_workers: int | str = "auto",
         crop_size: int = 128,
         held_out: tuple[str, ...] = ("coffee", "flower"),
         train_crops: int = 2048,

@@ -76,7 +76,7 @@ class MNISTDataModule(ImageDataModule):
         image_size: int = 32,
         channels: int = 1,
         batch_size: int = 128,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         download: bool = True,
         **kwargs,
     ) -> None:

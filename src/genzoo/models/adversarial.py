@@ -65,6 +65,9 @@ class AdversarialModel(GenerativeModel):
         # DistributedDataParallel.no_sync of the DDP wrapper when this model averages its own
         # gradients (set at fit start); None otherwise.
         self._ddp_no_sync: Callable[[], AbstractContextManager[None]] | None = None
+        # Host copies of the d_steps / g_steps buffers (None: read them at next use).
+        self._d_count: int | None = None
+        self._g_count: int | None = None
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
@@ -73,6 +76,27 @@ class AdversarialModel(GenerativeModel):
         if "d_steps" not in state and "g_steps" in state:
             batches = int(checkpoint.get("global_step", 0)) * self.n_critic // (self.n_critic + 1)
             state["d_steps"] = torch.tensor(batches)
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        # The buffers as restored from a checkpoint; from here on they are counted on the host.
+        self._d_count = self._g_count = None
+
+    @property
+    def d_count(self) -> int:
+        """D steps so far: the `d_steps` buffer (saved, so the n_critic and lazy-R1 phases
+        survive a resume), read once and then counted on the host, because reading a GPU
+        tensor with int() waits for every queued kernel: a stall on every batch."""
+        if self._d_count is None:
+            self._d_count = int(self.d_steps)
+        return self._d_count
+
+    @property
+    def g_count(self) -> int:
+        """G steps so far, from the `g_steps` buffer like `d_count`."""
+        if self._g_count is None:
+            self._g_count = int(self.g_steps)
+        return self._g_count
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
@@ -167,13 +191,13 @@ class AdversarialModel(GenerativeModel):
     def generator_steps_now(self) -> bool:
         """One G step after every n_critic D steps, counted over the whole run (`d_steps` is
         saved in the checkpoint), not within an epoch."""
-        return int(self.d_steps) % self.n_critic == 0
+        return self.d_count % self.n_critic == 0
 
     def generator_steps_on_this_batch(self) -> bool:
         """Whether this batch's D step is the n_critic-th since the last G step, so that G
         steps too: then one batch of fakes, made with gradients, serves both steps (detached
         for D) and the generator runs forward once per batch instead of twice."""
-        return (int(self.d_steps) + 1) % self.n_critic == 0
+        return (self.d_count + 1) % self.n_critic == 0
 
     def adversarial_step(
         self, d_terms: LossTerms, g_terms: LossTerms, logs: dict[str, Any], batch_size: int
@@ -184,7 +208,8 @@ class AdversarialModel(GenerativeModel):
         self.toggle_optimizer(opt_d)
         self._step(opt_d, d_terms(), self.discriminator, "train/d_loss (discriminator)")
         self.untoggle_optimizer(opt_d)
-        self.d_steps += 1
+        self._d_count = self.d_count + 1
+        self.d_steps += 1  # on the device, without waiting for it
 
         if self.generator_steps_now():
             self.toggle_optimizer(opt_g)
@@ -218,9 +243,9 @@ class AdversarialModel(GenerativeModel):
         (a validation and its two checkpoint saves need one recomputation, not three). True if
         it recomputed them."""
         norms = [m for m in self.generator_ema.modules() if isinstance(m, _BatchNorm)]
-        if not norms or self._ema_statistics_at == int(self.g_steps):
+        if not norms or self._ema_statistics_at == self.g_count:
             return False
-        self._ema_statistics_at = int(self.g_steps)
+        self._ema_statistics_at = self.g_count
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # cumulative average over the batches below
@@ -243,16 +268,19 @@ class AdversarialModel(GenerativeModel):
     @torch.no_grad()
     def update_ema(self) -> None:
         # Ramp the decay up from 0.1 so the average does not keep the random init for ~1/(1-decay) steps.
+        self._g_count = self.g_count + 1
         self.g_steps += 1
         if self.ema_decay is None:
             return
-        steps = float(self.g_steps)
+        steps = float(self._g_count)
         decay = min(self.ema_decay, (1 + steps) / (10 + steps))
-        for ema, live in zip(
-            self.generator_ema.parameters(), self.generator.parameters(), strict=True
-        ):
-            ema.lerp_(live.detach(), 1.0 - decay)
-        for ema_buf, live_buf in zip(
-            self.generator_ema.buffers(), self.generator.buffers(), strict=True
-        ):
-            ema_buf.copy_(live_buf)
+        # One fused kernel launch per list instead of one per tensor.
+        ema_params: list[torch.Tensor] = list(self.generator_ema.parameters())
+        live_params = [p.detach() for p in self.generator.parameters()]
+        torch._foreach_lerp_(ema_params, live_params, 1.0 - decay)
+        ema_buffers, live_buffers = (
+            list(self.generator_ema.buffers()),
+            list(self.generator.buffers()),
+        )
+        if ema_buffers:
+            torch._foreach_copy_(ema_buffers, live_buffers)

@@ -138,7 +138,7 @@ class StyleGAN(GANModel):
         logs["train/d_fake"] = fake_logits.detach().mean()
         logs["train/d_loss"] = real_loss.detach() + fake_loss.detach()
         yield fake_loss
-        if self.r1_gamma > 0 and int(self.d_steps) % self.r1_interval == 0:
+        if self.r1_gamma > 0 and self.d_count % self.r1_interval == 0:
             with torch.autocast(device_type=self.device.type, enabled=False):  # float32 penalty
                 real_req = real.detach().float().requires_grad_(True)
                 r1 = r1_penalty(self.discriminate(real_req), real_req)
@@ -152,7 +152,7 @@ class StyleGAN(GANModel):
         loss = F.softplus(-self.discriminate(fake)).mean()
         logs["train/g_loss"] = loss.detach()
         yield loss
-        if self.pl_weight > 0 and int(self.g_steps) % self.pl_interval == 0:
+        if self.pl_weight > 0 and self.g_count % self.pl_interval == 0:
             with torch.autocast(device_type=self.device.type, enabled=False):
                 ws = self.generator.broadcast(self.generator.mapping(self.latents(max(1, n // 2))))
                 ws.requires_grad_(True)
