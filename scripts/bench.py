@@ -355,6 +355,50 @@ def compose(row: Row, precision: str, channels_last: bool | None):
     return cfg
 
 
+# Host syncs in a profile: reading a device tensor into Python (int(), float(), .item(), bool()
+# of a comparison) goes through this op; on a GPU each waits for every queued kernel.
+SYNC_OPS = ("aten::_local_scalar_dense",)
+
+
+class Profile:
+    """torch.profiler over the timed batches when --profile DIR is given: writes the ops
+    table and the host syncs per batch to DIR/<row>_<mode>.txt."""
+
+    def __init__(self, directory: str | None, name: str, device: str) -> None:
+        self.directory, self.name, self.device = directory, name, device
+        self.profiler: torch.profiler.profile | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        if not self.directory or self.profiler is not None:
+            return
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if self.device == "cuda":
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        self.profiler = torch.profiler.profile(activities=activities)
+        self.profiler.__enter__()
+
+    def batch_done(self) -> None:
+        if self.profiler is not None:
+            self.batches += 1
+
+    def finish(self) -> dict:
+        if self.profiler is None:
+            return {}
+        self.profiler.__exit__(None, None, None)
+        averages = self.profiler.key_averages()
+        syncs = sum(e.count for e in averages if e.key in SYNC_OPS)
+        per_batch = syncs / max(1, self.batches)
+        sort = "self_cuda_time_total" if self.device == "cuda" else "self_cpu_time_total"
+        out = Path(self.directory) / f"{self.name}.txt"  # type: ignore[arg-type]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            f"{self.name}: {self.batches} batches, {per_batch:.2f} host syncs per batch\n\n"
+            + averages.table(sort_by=sort, row_limit=40)
+        )
+        return {"syncs_per_batch": per_batch, "profile": str(out)}
+
+
 def peak_memory_mb(device: str) -> float:
     if device == "cuda":
         return torch.cuda.max_memory_allocated() / 2**20
@@ -373,7 +417,9 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def plain_loop(cfg, model, datamodule, row: Row, steps: int, warmup: int, device: str):
+def plain_loop(
+    cfg, model, datamodule, row: Row, steps: int, warmup: int, device: str, profile: Profile
+):
     """(seconds per batch for each timed batch, seconds of each spent waiting for data)."""
     model.to(device).train()
     model.apply_memory_format()
@@ -388,6 +434,8 @@ def plain_loop(cfg, model, datamodule, row: Row, steps: int, warmup: int, device
     stream = batches(datamodule, model, device)
     times, waits = [], []
     for step in range(warmup + steps):
+        if step == warmup:
+            profile.start()
         _sync(device)
         start = time.perf_counter()
         batch = next(stream)
@@ -398,36 +446,45 @@ def plain_loop(cfg, model, datamodule, row: Row, steps: int, warmup: int, device
         if step >= warmup:
             times.append(time.perf_counter() - start)
             waits.append(fetched - start)
+            profile.batch_done()
     return times, waits
 
 
 class StepTimer(L.Callback):
     """Time from one training batch's start to the next's, after a warm-up."""
 
-    def __init__(self, device: str) -> None:
-        self.device = device
+    def __init__(self, device: str, warmup: int = 0, profile: Profile | None = None) -> None:
+        self.device, self.warmup, self.profile = device, warmup, profile
         self.starts: list[float] = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.profile is not None and len(self.starts) == self.warmup:
+            self.profile.start()
+        elif self.profile is not None and len(self.starts) > self.warmup:
+            self.profile.batch_done()
         _sync(self.device)
         self.starts.append(time.perf_counter())
 
     def on_train_end(self, trainer, pl_module) -> None:
         _sync(self.device)
         self.starts.append(time.perf_counter())
+        if self.profile is not None:
+            self.profile.batch_done()
 
     def times(self, warmup: int) -> list[float]:
         starts = self.starts[warmup:]
         return [b - a for a, b in zip(starts, starts[1:], strict=False)]
 
 
-def lightning_loop(cfg, model, datamodule, steps: int, warmup: int, device: str) -> list[float]:
+def lightning_loop(
+    cfg, model, datamodule, steps: int, warmup: int, device: str, profile: Profile
+) -> list[float]:
     from genzoo.callbacks.nan_guard import NaNGuard
     from genzoo.utils.loggers import build_callbacks, build_loggers
 
     per_batch = model.optimizer_steps_for(1) if hasattr(model, "optimizer_steps_for") else 1
     loggers = build_loggers(cfg.logger)
-    timer = StepTimer(device)
+    timer = StepTimer(device, warmup, profile)
     callbacks = build_callbacks(cfg.callbacks, model, has_logger=bool(loggers))
     trainer = L.Trainer(
         accelerator="gpu" if device == "cuda" else "cpu",
@@ -454,6 +511,7 @@ def measure(
     device: str,
     precision: str,
     channels_last: bool | None,
+    profile_dir: str | None = None,
 ) -> dict:
     from hydra.utils import instantiate
     from omegaconf import open_dict
@@ -468,12 +526,15 @@ def measure(
     datamodule.setup("fit")
     model = instantiate(cfg.model, _convert_="all")
     waits: list[float] = []
+    profile = Profile(profile_dir, f"{row.label}_{mode}", device)
     if mode == "plain":
-        times, waits = plain_loop(cfg, model, datamodule, row, steps, warmup, device)
+        times, waits = plain_loop(cfg, model, datamodule, row, steps, warmup, device, profile)
     else:
-        times = lightning_loop(cfg, model, datamodule, steps, warmup, device)
+        times = lightning_loop(cfg, model, datamodule, steps, warmup, device, profile)
+    profiled = profile.finish()
     per_batch = statistics.median(times)
     return {
+        **profiled,
         "row": row.label,
         "family": row.family,
         "size": int(cfg.data.get("image_size") or cfg.data.hr_size),
@@ -534,6 +595,7 @@ def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
         "--precision",
         args.precision,
     ] + {True: ["--channels-last"], False: ["--contiguous"], None: []}[args.channels_last]
+    cmd += ["--profile", args.profile] if args.profile else []
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"bench row {row} ({mode}) failed:\n{out.stderr[-3000:]}")
@@ -560,6 +622,7 @@ def line(r: dict) -> str:
         f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}{'yes' if r['channels_last'] else 'no':>5}"
         f"  {r['mode']:<10}"
         f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
+        + (f"  {r['syncs_per_batch']:.1f} syncs/batch" if "syncs_per_batch" in r else "")
     )
 
 
@@ -589,6 +652,12 @@ def main() -> None:
         metavar="N",
         help="VQ prior rows: images/s of sampling N images with and without the cache instead",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="DIR",
+        help="torch.profiler over the timed batches: ops table and host syncs per batch in DIR",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -603,6 +672,7 @@ def main() -> None:
             args.device,
             args.precision,
             args.channels_last,
+            args.profile,
         )
         print(json.dumps(result))
         return
