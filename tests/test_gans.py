@@ -261,3 +261,20 @@ def test_style_mixing_on_a_dcgan_is_a_clear_error(make_cfg, tmp_path: Path) -> N
                 f"run={run}", "style_mix_rows=[1]", "style_mix_cols=[2]", f"out_dir={tmp_path}"
             )
         )
+
+
+def test_step_counts_are_read_once_then_kept_on_the_host() -> None:
+    """The n_critic / lazy-R1 phase reads the saved counters once (after a restore), not on
+    every batch: reading a device tensor from Python waits for the GPU."""
+    from genzoo.models.dcgan import DCGAN
+
+    model = DCGAN(image_size=8, latent_dim=4, g_channels=4, d_channels=4)
+    model.d_steps.fill_(7)
+    model.g_steps.fill_(3)
+    assert (model.d_count, model.g_count) == (7, 3)
+    model.d_steps.fill_(9)  # as a checkpoint restore would
+    assert model.d_count == 7
+    model.on_train_start()
+    assert model.d_count == 9
+    model.update_ema()
+    assert model.g_count == 4 == int(model.g_steps)
