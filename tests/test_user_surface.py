@@ -266,7 +266,10 @@ def _record(run_dir: Path) -> dict[str, bytes]:
 def test_resume_continues_the_runs_own_config_and_records_itself(vae_run: Path) -> None:
     cwd, before = vae_run.parents[2], _record(vae_run)
     # No experiment= on the command line: the run's own (binarize dynamic, its schedule) holds.
-    result = run_cli("genzoo-train", "run_name=r1", "resume=true", "trainer.max_steps=6", cwd=cwd)
+    result = run_cli(
+        "genzoo-train", "run_name=r1", "resume=true", "trainer.max_steps=6",
+        "model.eval_samples=24", cwd=cwd,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((vae_run / "final_metrics.json").read_text())["batches"] == 6
     ckpt = load_meta(vae_run / "checkpoints" / "last.ckpt")
@@ -277,7 +280,8 @@ def test_resume_continues_the_runs_own_config_and_records_itself(vae_run: Path) 
     assert after[".hydra/overrides.yaml"] == before[".hydra/overrides.yaml"]
     assert b"resuming from" in after["train.log"][len(before["train.log"]) :]
     (resume,) = yaml.safe_load((vae_run / ".hydra" / "resumes.yaml").read_text())
-    assert resume["overrides"] == ["trainer.max_steps=6"] and resume["from_batch"] == 4
+    assert resume["overrides"] == ["trainer.max_steps=6", "model.eval_samples=24"]
+    assert resume["from_batch"] == 4
     # One last.ckpt, however the run stopped and resumed.
     assert sorted(p.name for p in (vae_run / "checkpoints").glob("last*")) == ["last.ckpt"]
 

@@ -45,6 +45,11 @@ MAY_CHANGE = (
     "data.pin_memory",
     "data.root",
     "data.download",
+    "data.in_memory",
+    "data.memory_limit_mb",
+    # How many samples a validation scores: its estimates, not the weights or the monitor.
+    "model.eval_samples",
+    "model.iw_samples",
 )
 
 
