@@ -29,7 +29,9 @@ def test_decoded_images_equal_the_files_for_the_same_keys(tmp_path: Path, channe
     memory, files = (_module(folder, channels=channels, in_memory=mode) for mode in (True, False))
     memory.setup("fit")
     files.setup("fit")
-    assert isinstance(memory.train_set, DecodedImages)
+    memory.train_dataloader(), files.train_dataloader()  # where a set is decoded
+    memory.val_dataloader()
+    assert isinstance(memory.train_set.decoded, DecodedImages)
     assert isinstance(files.train_set, ImageFileDataset)
     keys = [(i, seed) for seed in (0, 1, 7, 123) for i in range(len(files.train_set))]
     got = memory.train_set.__getitems__(keys)
@@ -52,15 +54,20 @@ def test_deep_images_and_sets_over_the_bound_stay_on_the_files(
     with caplog.at_level(logging.INFO, logger="genzoo"):
         deep = _module(folder)
         deep.setup("fit")
-    assert isinstance(deep.train_set, ImageFileDataset)
+        deep.train_dataloader()
+    assert deep.train_set.decoded is None
     assert "deeper than 8 bits" in caplog.text
     (folder / "grey16.png").unlink()
     over = _module(folder, memory_limit_mb=0)
     over.setup("fit")
+    over.train_dataloader()
     assert isinstance(over.train_set, ImageFileDataset)
     fits = _module(folder)
     fits.setup("fit")
-    assert isinstance(fits.train_set, DecodedImages)
+    fits.val_dataloader()  # genzoo-eval reads the held-out images only ...
+    assert fits.train_set.decoded is None and fits.val_set.decoded is not None
+    fits.train_dataloader()  # ... training decodes its own once its loader is made
+    assert isinstance(fits.train_set.decoded, DecodedImages)
     with pytest.raises(Exception, match="data.in_memory=sometimes is not known"):
         _module(folder, in_memory="sometimes").setup("fit")
 
@@ -124,13 +131,15 @@ def test_translation_and_sr_folders_decoded_once_give_the_same_items(tmp_path: P
         ),
         "sr": lambda mode: SRFolderDataModule(
             train_dir=str(tmp_path / "hr"), val_dir=str(tmp_path / "hr"), hr_size=16,
-            train_crops=8, num_workers=0, in_memory=mode,
+            train_crops=8, batch_size=4, num_workers=0, in_memory=mode,
         ),
     }  # fmt: skip
     for name, build in builders.items():
         memory, files = build(True), build(False)
         memory.setup("fit")
         files.setup("fit")
+        for module in (memory, files):
+            module.train_dataloader(), module.val_dataloader()
         reads = [getattr(memory.train_set, "read", None), getattr(files.train_set, "read", None)]
         if name == "sr":
             reads = [memory.train_set.images.read_file, files.train_set.images.read_file]

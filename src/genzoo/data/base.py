@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.binarize import MODES as BINARIZE_MODES
 from genzoo.data.binarize import Binarized
+from genzoo.data.decoded import prepare
 from genzoo.data.errors import DatasetError
 from genzoo.data.kinds import IMAGES
 from genzoo.data.sampling import (
@@ -135,6 +136,7 @@ class ImageDataModule(L.LightningDataModule):
             raise RuntimeError(
                 f"{type(self).__name__}.setup() has not run: call dm.setup('fit') first"
             )
+        prepare(dataset)  # a folder decoded once into memory: here, before workers fork
         common: dict[str, Any] = dict(
             batch_size=self.batch_size,
             num_workers=self.num_workers,

@@ -61,36 +61,22 @@ def decoded_bytes(count: int, image_size: int) -> int:
     return count * 3 * image_size * image_size
 
 
-def decode_once(
-    files_dataset: Any,
-    in_memory: str | bool,
-    memory_limit_mb: int,
-    num_workers: int,
-    what: str,
-) -> Dataset:
-    """`files_dataset` (an ImageFileDataset) decoded into a DecodedImages when `in_memory` is
-    true, or `auto` and it fits `memory_limit_mb`; otherwise `files_dataset` itself."""
-    if in_memory not in IN_MEMORY:
-        raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
-    size = decoded_bytes(len(files_dataset), files_dataset.image_size)
-    if in_memory is False or (in_memory == "auto" and size > memory_limit_mb * 2**20):
-        if in_memory == "auto":
-            log.info(
-                "%s: %d images would take %.0f MB decoded, above data.memory_limit_mb=%d: "
-                "reading the files per batch",
-                what, len(files_dataset), size / 2**20, memory_limit_mb,
-            )  # fmt: skip
-        return files_dataset
+def _decode_images(files_dataset: Any, num_workers: int, what: str) -> DecodedImages | None:
+    """Every image of an ImageFileDataset, decoded in parallel; None for images deeper than 8
+    bits, which uint8 would round."""
     started = time.perf_counter()
     plain = files_dataset.without_flips_in_rgb()
-    loader = DataLoader(plain, batch_size=64, num_workers=num_workers, shuffle=False)
+    # A generator of its own: decoding must not draw from the run's random numbers (it may
+    # happen after a resume restored them).
+    loader = DataLoader(
+        plain, batch_size=64, num_workers=num_workers, shuffle=False, generator=torch.Generator()
+    )
     images, labels = [], []
     for batch in loader:
-        x = batch["image"]
-        scaled = x * 255.0
+        scaled = batch["image"] * 255.0
         if not torch.allclose(scaled, scaled.round(), atol=1e-3):
             log.info("%s: images deeper than 8 bits: reading the files per batch", what)
-            return files_dataset
+            return None
         images.append(scaled.round().to(torch.uint8))
         labels.append(batch["label"])
     decoded = DecodedImages(
@@ -99,9 +85,71 @@ def decode_once(
     log.info(
         "%s: %d images decoded once into memory (%.0f MB, %.1f s; data.in_memory=false reads "
         "the files per batch instead)",
-        what, len(decoded), size / 2**20, time.perf_counter() - started,
+        what, len(decoded), decoded.images.numel() / 2**20, time.perf_counter() - started,
     )  # fmt: skip
     return decoded
+
+
+def _fits(in_memory: str | bool, size: int, memory_limit_mb: int, count: int, what: str) -> bool:
+    if in_memory not in IN_MEMORY:
+        raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
+    if in_memory is False:
+        return False
+    if in_memory == "auto" and size > memory_limit_mb * 2**20:
+        log.info(
+            "%s: %d images would take %.0f MB decoded, above data.memory_limit_mb=%d: "
+            "reading the files per batch",
+            what, count, size / 2**20, memory_limit_mb,
+        )  # fmt: skip
+        return False
+    return True
+
+
+class DecodeOnce(Dataset):
+    """An ImageFileDataset that decodes itself into a DecodedImages when its loader is made
+    (`prepare`, called by ImageDataModule._loader in the training process, before any worker
+    starts): a split that is never read (the training images, for genzoo-eval) is never
+    decoded. Until then, and when the set does not fit, items come from the files."""
+
+    def __init__(self, files_dataset: Any, num_workers: int, what: str) -> None:
+        self.source, self.what, self.num_workers = files_dataset, what, num_workers
+        self.wanted = True
+        self.decoded: DecodedImages | None = None
+
+    def prepare(self) -> None:
+        if self.wanted and self.decoded is None:
+            self.decoded = _decode_images(self.source, self.num_workers, self.what)
+            self.wanted = self.decoded is not None
+
+    def _source(self) -> Any:
+        return self.decoded if self.decoded is not None else self.source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        return self._source()[key]
+
+    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        source = self._source()
+        getitems = getattr(source, "__getitems__", None)
+        return getitems(keys) if getitems else [source[key] for key in keys]
+
+
+def decode_once(
+    files_dataset: Any,
+    in_memory: str | bool,
+    memory_limit_mb: int,
+    num_workers: int,
+    what: str,
+) -> Dataset:
+    """`files_dataset` (an ImageFileDataset) to be decoded into memory when its loader is made
+    (a DecodeOnce), if `in_memory` is true, or `auto` and the decoded set fits
+    `memory_limit_mb`; else `files_dataset` itself."""
+    size = decoded_bytes(len(files_dataset), files_dataset.image_size)
+    if not _fits(in_memory, size, memory_limit_mb, len(files_dataset), what):
+        return files_dataset
+    return DecodeOnce(files_dataset, num_workers, what)
 
 
 class _Reader(Dataset):
@@ -129,8 +177,9 @@ def _header_bytes(path: Any) -> int:
 
 class DecodedFiles:
     """path -> uint8 (3, H, W) exactly as `read(path)` gives it, decoded once (in parallel)
-    into memory when the decoded files fit `memory_limit_mb`; read per call otherwise. For
-    datasets that crop and resize each sample from the whole image (translation pairs, SR)."""
+    into memory by `prepare` when the decoded files fit `memory_limit_mb`; read per call
+    otherwise. For datasets that crop and resize each sample from the whole image
+    (translation pairs, SR); their loaders call `prepare` (ImageDataModule._loader)."""
 
     def __init__(
         self,
@@ -141,30 +190,38 @@ class DecodedFiles:
         num_workers: int,
         what: str,
     ) -> None:
-        if in_memory not in IN_MEMORY:
-            raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
-        self.read, self.cache = read, None
-        if in_memory is False:
-            return
-        size = sum(_header_bytes(f) for f in files)
-        if in_memory == "auto" and size > memory_limit_mb * 2**20:
-            log.info(
-                "%s: %d images would take %.0f MB decoded, above data.memory_limit_mb=%d: "
-                "reading the files per batch",
-                what, len(files), size / 2**20, memory_limit_mb,
-            )  # fmt: skip
+        self.files, self.read, self.num_workers, self.what = files, read, num_workers, what
+        self.cache: dict[Any, torch.Tensor] | None = None
+        size = 0 if in_memory is False else sum(_header_bytes(f) for f in files)
+        self.wanted = _fits(in_memory, size, memory_limit_mb, len(files), what)
+
+    def prepare(self) -> None:
+        if not self.wanted or self.cache is not None:
             return
         started = time.perf_counter()
         loader = DataLoader(
-            _Reader(files, read), batch_size=16, num_workers=num_workers, collate_fn=list
+            _Reader(self.files, self.read),
+            batch_size=16,
+            num_workers=self.num_workers,
+            collate_fn=list,
+            generator=torch.Generator(),  # not the run's random numbers
         )
         decoded = [image for batch in loader for image in batch]
-        self.cache = dict(zip(files, decoded, strict=True))
+        self.cache = dict(zip(self.files, decoded, strict=True))
         log.info(
             "%s: %d images decoded once into memory (%.0f MB, %.1f s; data.in_memory=false "
             "reads the files per batch instead)",
-            what, len(files), size / 2**20, time.perf_counter() - started,
+            self.what, len(decoded), sum(x.numel() for x in decoded) / 2**20,
+            time.perf_counter() - started,
         )  # fmt: skip
 
     def __call__(self, path: Any) -> torch.Tensor:
         return self.cache[path] if self.cache is not None else self.read(path)
+
+
+def prepare(obj: Any) -> None:
+    """Decode what `obj` (a dataset, a reader, a sequence of images) holds to be decoded once,
+    if anything: called where a loader is made, in the training process."""
+    fn = getattr(obj, "prepare", None)
+    if callable(fn):
+        fn()

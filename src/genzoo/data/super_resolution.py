@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.base import ImageDataModule
-from genzoo.data.decoded import DecodedFiles
+from genzoo.data.decoded import DecodedFiles, prepare
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import LR_HR
@@ -59,6 +59,9 @@ class ImageFiles(Sequence[torch.Tensor]):
     def __len__(self) -> int:
         return len(self.files)
 
+    def prepare(self) -> None:
+        prepare(self.read_file)
+
     def __getitem__(self, i: int) -> torch.Tensor:  # type: ignore[override]
         return self.read_file(self.files[i])
 
@@ -77,6 +80,9 @@ class SRCropDataset(Dataset):
 
     def __len__(self) -> int:
         return self.length
+
+    def prepare(self) -> None:
+        prepare(self.images)
 
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
         return self.__getitems__([key])[0]
@@ -111,6 +117,9 @@ class SRWholeImageDataset(Dataset):
 
     def __init__(self, images: Sequence[torch.Tensor], names: list[str], scale: int) -> None:
         self.images, self.names, self.scale = images, names, scale
+
+    def prepare(self) -> None:
+        prepare(self.images)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -171,6 +180,7 @@ class SRDataModule(ImageDataModule):
     def val_dataloader(self) -> DataLoader:
         if self.val_set is None:
             raise RuntimeError(f"{type(self).__name__}.setup() has not run")
+        prepare(self.val_set)
         # One whole image per batch: held-out images differ in size.
         return DataLoader(
             self.val_set,

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule
-from genzoo.data.decoded import DecodedFiles
+from genzoo.data.decoded import DecodedFiles, prepare
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import ALIGNED, UNPAIRED
@@ -100,6 +100,9 @@ class PairedFiles(Dataset):
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def prepare(self) -> None:
+        prepare(self.read)
 
     def read_pair(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         entry = self.files[i]
@@ -269,6 +272,9 @@ class UnpairedFiles(Dataset):
 
     def __len__(self) -> int:
         return max(len(self.a), len(self.b))
+
+    def prepare(self) -> None:
+        prepare(self.read)
 
     def _one(self, path: Path, gen: torch.Generator) -> torch.Tensor:
         size = self.load_size if self.train else self.crop_size
