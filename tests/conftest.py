@@ -83,11 +83,16 @@ def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
     return cfg
 
 
-def sample_cfg(*overrides: str) -> DictConfig:
-    """Compose configs/sample.yaml with overrides, as genzoo-sample does."""
+def cli_cfg(name: str, *overrides: str) -> DictConfig:
+    """Compose configs/<name>.yaml with overrides, as genzoo-<name> does."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose("sample", overrides=list(overrides))
+        return compose(name, overrides=list(overrides))
+
+
+def sample_cfg(*overrides: str) -> DictConfig:
+    """Compose configs/sample.yaml with overrides, as genzoo-sample does."""
+    return cli_cfg("sample", *overrides)
 
 
 @pytest.fixture

@@ -9,29 +9,29 @@ from pathlib import Path
 import pytest
 import torch
 
-from genzoo.data.decoded import DecodedImages
+from genzoo.data.base import TensorImageDataset
 from genzoo.data.folders import ImageFileDataset, ImageFolderDataModule
 from genzoo.train import train
 from tests.fake_datasets import write_images
-from tests.test_user_folders import BAD, write_user_folder
+from tests.test_user_folders import _module as user_folders_module
+from tests.test_user_folders import readable_user_folder
 
 
 def _module(folder: Path, **kwargs) -> ImageFolderDataModule:
-    args = dict(path=str(folder), image_size=16, batch_size=2, num_workers=0, val_fraction=0.2)
-    return ImageFolderDataModule(**(args | kwargs))
+    """test_user_folders' small datamodule, on the in-memory path by default (data.in_memory=auto)."""
+    return user_folders_module(folder, **({"in_memory": "auto"} | kwargs))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_decoded_images_equal_the_files_for_the_same_keys(tmp_path: Path, channels: int) -> None:
-    folder = write_user_folder(tmp_path / "imgs")
-    for name in (*BAD, "grey16.png"):  # 16-bit images stay on the file path (below)
-        (folder / name).unlink()
+    folder = readable_user_folder(tmp_path / "imgs")
+    (folder / "grey16.png").unlink()  # 16-bit images stay on the file path (below)
     memory, files = (_module(folder, channels=channels, in_memory=mode) for mode in (True, False))
     memory.setup("fit")
     files.setup("fit")
     memory.train_dataloader(), files.train_dataloader()  # where a set is decoded
     memory.val_dataloader()
-    assert isinstance(memory.train_set.decoded, DecodedImages)
+    assert isinstance(memory.train_set.decoded, TensorImageDataset)
     assert isinstance(files.train_set, ImageFileDataset)
     keys = [(i, seed) for seed in (0, 1, 7, 123) for i in range(len(files.train_set))]
     got = memory.train_set.__getitems__(keys)
@@ -48,9 +48,7 @@ def test_decoded_images_equal_the_files_for_the_same_keys(tmp_path: Path, channe
 def test_deep_images_and_sets_over_the_bound_stay_on_the_files(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    folder = write_user_folder(tmp_path / "imgs")
-    for name in BAD:
-        (folder / name).unlink()
+    folder = readable_user_folder(tmp_path / "imgs")
     with caplog.at_level(logging.INFO, logger="genzoo"):
         deep = _module(folder)
         deep.setup("fit")
@@ -67,7 +65,7 @@ def test_deep_images_and_sets_over_the_bound_stay_on_the_files(
     fits.val_dataloader()  # genzoo-eval reads the held-out images only ...
     assert fits.train_set.decoded is None and fits.val_set.decoded is not None
     fits.train_dataloader()  # ... training decodes its own once its loader is made
-    assert isinstance(fits.train_set.decoded, DecodedImages)
+    assert isinstance(fits.train_set.decoded, TensorImageDataset)
     with pytest.raises(Exception, match="data.in_memory=sometimes is not known"):
         _module(folder, in_memory="sometimes").setup("fit")
 

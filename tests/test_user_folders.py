@@ -59,6 +59,14 @@ def test_every_readable_mode_loads_as_rgb_in_range(tmp_path: Path) -> None:
     assert alpha.mean() > pil_to_tensor(open_image(folder / "photo.png")).mean()  # on white
 
 
+def readable_user_folder(folder: Path) -> Path:
+    """`write_user_folder` without its unreadable files."""
+    write_user_folder(folder)
+    for name in BAD:
+        (folder / name).unlink()
+    return folder
+
+
 def _module(folder: Path, **kwargs) -> ImageFolderDataModule:
     """The file path (decoding per batch), which these tests are about; test_data_path.py
     covers the decoded-once path."""
@@ -113,9 +121,7 @@ def test_decode_failure_after_setup_is_reported_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A file whose header is fine but whose data is not: skipped once, not every epoch."""
-    folder = write_user_folder(tmp_path / "imgs")
-    for name in BAD:
-        (folder / name).unlink()
+    folder = readable_user_folder(tmp_path / "imgs")
     dm = _module(folder, on_error="skip", val_fraction=0.0)
     dm.setup("fit")
     target = dm.train_set.files[0]

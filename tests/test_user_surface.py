@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
 
 from genzoo.data.kinds import DataKindError, accepts_of, yields_of
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.train import check_start, train
 from genzoo.utils.cli import check_command_line, group_options
 from genzoo.utils.config import config_dir
-from tests.conftest import compose_train, run_cli
+from tests.conftest import cli_cfg, compose_train, run_cli
 
 MODELS = group_options("model")
 DATA = group_options("data")
@@ -112,12 +109,6 @@ def test_group_options_get_did_you_mean(argv: list[str], expected: str, capsys) 
 
 
 # ----- the other CLIs: each option with a wrong type or value, before anything is loaded ------
-def _cli_cfg(name: str, *overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose(name, overrides=list(overrides))
-
-
 BAD_OPTIONS = {
     "sample": {
         "run": "run=[1]",
@@ -206,7 +197,7 @@ def test_each_cli_option_with_a_wrong_value_is_one_line_before_loading(
         given = [v for k, v in required.items() if k != key and k in rules] + [override]
         if key == "style_mix_layers":
             given += ["style_mix_rows=[1]", "style_mix_cols=[2]"]
-        cfg = _cli_cfg(name, *given)
+        cfg = cli_cfg(name, *given)
         with pytest.raises(ConfigError) as refused:
             command(cfg)
         message = str(refused.value)
@@ -314,9 +305,9 @@ def test_eval_says_which_split_and_refuses_one_the_data_lacks(vae_run: Path, tmp
     from genzoo.eval import evaluate
 
     with pytest.raises(GenzooError, match="data=digits has no test split: use split=val"):
-        evaluate(_cli_cfg("eval", f"run={vae_run}", "split=test"))
+        evaluate(cli_cfg("eval", f"run={vae_run}", "split=test"))
     result = evaluate(
-        _cli_cfg("eval", f"run={vae_run}", "iw_samples=2", f"out={tmp_path / 'e.json'}")
+        cli_cfg("eval", f"run={vae_run}", "iw_samples=2", f"out={tmp_path / 'e.json'}")
     )
     assert result["split"] == "val" and result["split_is"] == "the validation split"
     assert not list(tmp_path.glob("*.tmp"))
@@ -372,7 +363,7 @@ def test_eval_reads_the_data_root_as_training_does(bare_runs, tmp_path, monkeypa
     from genzoo.eval import evaluate
 
     monkeypatch.setenv("GENZOO_DATA", str(tmp_path / "datasets"))
-    cfg = _cli_cfg("eval", f"run={bare_runs['sr']}", "data=set5", "++data.download=false")
+    cfg = cli_cfg("eval", f"run={bare_runs['sr']}", "data=set5", "++data.download=false")
     with pytest.raises(GenzooError) as refused:
         evaluate(cfg)
     assert str(tmp_path / "datasets" / "Set5") in str(refused.value)
@@ -382,13 +373,13 @@ def test_eval_refuses_another_kind_of_data_and_converts_another_set(bare_runs, t
     from genzoo.eval import evaluate
 
     with pytest.raises(DataKindError, match="SRResNetModel learns from low- and high-res"):
-        evaluate(_cli_cfg("eval", f"run={bare_runs['sr']}", "data=digits"))
+        evaluate(cli_cfg("eval", f"run={bare_runs['sr']}", "data=digits"))
     with pytest.raises(ConfigError, match="iw_samples=3: SRResNetModel has no importance"):
-        evaluate(_cli_cfg("eval", f"run={bare_runs['sr']}", "iw_samples=3"))
+        evaluate(cli_cfg("eval", f"run={bare_runs['sr']}", "iw_samples=3"))
     # A grey 32 px VAE on the colour photos: converted to what the model takes.
     out = tmp_path / "photos.json"
     result = evaluate(
-        _cli_cfg("eval", f"run={bare_runs['vae']}", "data=photos", "iw_samples=2", f"out={out}")
+        cli_cfg("eval", f"run={bare_runs['vae']}", "data=photos", "iw_samples=2", f"out={out}")
     )
     assert result["metrics"]["neg_elbo"] > 0 and out.is_file()
 

@@ -173,10 +173,9 @@ def _fit(
 ) -> dict[str, float]:
     """Build loggers, callbacks and the Trainer; fit; write the summary."""
     from hydra.utils import instantiate
-    from lightning.pytorch.callbacks import ProgressBar
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from genzoo.callbacks.console import LogProgress, RunSummary, batches_done
+    from genzoo.callbacks.console import RunSummary, batches_done
     from genzoo.callbacks.nan_guard import NaNGuard
     from genzoo.callbacks.rank_agreement import RankAgreement
     from genzoo.callbacks.run_end import RunEndCheckpoint
@@ -193,8 +192,6 @@ def _fit(
     callbacks += [NaNGuard(), RankAgreement(), RunMetadata(plain_cfg), run_end]
     if trainer_cfg.get("enable_model_summary", True):
         callbacks.append(RunSummary())
-    if not any(isinstance(c, ProgressBar) for c in callbacks) and not sys.stderr.isatty():
-        callbacks.append(LogProgress())  # Lightning's default bar would be escape codes here
     trainer: L.Trainer = instantiate(
         trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )

@@ -12,7 +12,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from genzoo.data.binarize import MODES as BINARIZE_MODES
 from genzoo.data.binarize import Binarized
-from genzoo.data.decoded import prepare
 from genzoo.data.errors import DatasetError
 from genzoo.data.kinds import IMAGES
 from genzoo.data.sampling import (
@@ -71,6 +70,15 @@ class TensorImageDataset(Dataset):
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         labels = self.labels[index]
         return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
+
+
+def prepare(obj: Any) -> None:
+    """Decode what `obj` (a dataset, a reader, a sequence of images) holds to be decoded once
+    into memory (data/decoded.py), if anything: called where a loader is made, in the training
+    process before its workers fork."""
+    fn = getattr(obj, "prepare", None)
+    if callable(fn):
+        fn()
 
 
 def resolve_num_workers(value: int | str, made_in_memory: bool = False) -> int:

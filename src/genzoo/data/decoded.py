@@ -1,13 +1,15 @@
-"""Image files decoded once into memory: a folder dataset's images as one uint8 tensor.
+"""Image files decoded once into memory, for the folder datamodules.
 
 Decoding a JPEG costs more than a small model's step: a loader that decodes every image every
-epoch keeps the accelerator waiting. When the decoded set fits `data.memory_limit_mb`, the
-folder datamodules decode it once at setup (in parallel, with the loader's workers) and serve
-batches by one gather; above the bound they read the files per batch as before.
+epoch keeps the accelerator waiting. When the decoded set fits `data.memory_limit_mb`, a split
+is decoded once when its first loader is made (`prepare`, in parallel with the loader's
+workers) and then served from memory: `DecodeOnce` holds an image folder's cropped and resized
+images as a TensorImageDataset, `DecodedFiles` whole decoded files for the datasets that crop
+and resize each sample themselves. Above the bound they read the files per batch as before.
 
-The items are exactly those of the file dataset for the same sampler keys (the same crop and
+The items are exactly those of the file path for the same sampler keys (the same crop and
 resize, the same per-key flip), so a run resumes and reproduces the same whichever path it
-took (tests/test_datasets.py).
+took (tests/test_data_path.py).
 """
 
 from __future__ import annotations
@@ -19,41 +21,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from genzoo.data.base import TensorImageDataset
 from genzoo.data.errors import DatasetError
-from genzoo.data.sampling import SampleKey, key_parts
-from genzoo.data.transforms import to_channels
+from genzoo.data.sampling import SampleKey, fetch_items
 
 log = logging.getLogger("genzoo")
 IN_MEMORY = ("auto", True, False)
-
-
-class DecodedImages(Dataset):
-    """uint8 RGB images (N, 3, S, S) and labels (N,) -> {'image', 'label'} like the file
-    dataset they were decoded from: converted to `channels`, flipped by each key's draw."""
-
-    def __init__(
-        self, images: torch.Tensor, labels: torch.Tensor, channels: int, hflip: bool
-    ) -> None:
-        self.images, self.labels, self.channels, self.hflip = images, labels, channels, hflip
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        return self.__getitems__([key])[0]
-
-    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
-        parts = [key_parts(key) for key in keys]
-        index = torch.tensor([i for i, _ in parts])
-        x = to_channels(self.images[index].float() / 255.0, self.channels)
-        if self.hflip:  # the file dataset's draw: the first number of the key's generator
-            gen = torch.Generator()
-            flip = torch.tensor(
-                [bool(torch.rand((), generator=gen.manual_seed(s)) < 0.5) for _, s in parts]
-            )
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        labels = self.labels[index]
-        return [{"image": x[j], "label": labels[j]} for j in range(len(keys))]
 
 
 def decoded_bytes(count: int, image_size: int) -> int:
@@ -61,9 +34,10 @@ def decoded_bytes(count: int, image_size: int) -> int:
     return count * 3 * image_size * image_size
 
 
-def _decode_images(files_dataset: Any, num_workers: int, what: str) -> DecodedImages | None:
-    """Every image of an ImageFileDataset, decoded in parallel; None for images deeper than 8
-    bits, which uint8 would round."""
+def _decode_images(files_dataset: Any, num_workers: int, what: str) -> TensorImageDataset | None:
+    """Every image of an ImageFileDataset, decoded in parallel into a TensorImageDataset at
+    the same size (so it only gathers, converts channels and flips by each key's draw, as the
+    file dataset does); None for images deeper than 8 bits, which uint8 would round."""
     started = time.perf_counter()
     plain = files_dataset.without_flips_in_rgb()
     # A generator of its own: decoding must not draw from the run's random numbers (it may
@@ -79,8 +53,12 @@ def _decode_images(files_dataset: Any, num_workers: int, what: str) -> DecodedIm
             return None
         images.append(scaled.round().to(torch.uint8))
         labels.append(batch["label"])
-    decoded = DecodedImages(
-        torch.cat(images), torch.cat(labels), files_dataset.channels, files_dataset.hflip
+    decoded = TensorImageDataset(
+        torch.cat(images),
+        torch.cat(labels),
+        files_dataset.image_size,
+        files_dataset.channels,
+        files_dataset.hflip,
     )
     log.info(
         "%s: %d images decoded once into memory (%.0f MB, %.1f s; data.in_memory=false reads "
@@ -106,7 +84,7 @@ def _fits(in_memory: str | bool, size: int, memory_limit_mb: int, count: int, wh
 
 
 class DecodeOnce(Dataset):
-    """An ImageFileDataset that decodes itself into a DecodedImages when its loader is made
+    """An ImageFileDataset that decodes itself into memory when its loader is made
     (`prepare`, called by ImageDataModule._loader in the training process, before any worker
     starts): a split that is never read (the training images, for genzoo-eval) is never
     decoded. Until then, and when the set does not fit, items come from the files."""
@@ -114,7 +92,7 @@ class DecodeOnce(Dataset):
     def __init__(self, files_dataset: Any, num_workers: int, what: str) -> None:
         self.source, self.what, self.num_workers = files_dataset, what, num_workers
         self.wanted = True
-        self.decoded: DecodedImages | None = None
+        self.decoded: TensorImageDataset | None = None
 
     def prepare(self) -> None:
         if self.wanted and self.decoded is None:
@@ -131,9 +109,7 @@ class DecodeOnce(Dataset):
         return self._source()[key]
 
     def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
-        source = self._source()
-        getitems = getattr(source, "__getitems__", None)
-        return getitems(keys) if getitems else [source[key] for key in keys]
+        return fetch_items(self._source(), keys)
 
 
 def decode_once(
@@ -190,13 +166,19 @@ class DecodedFiles:
         num_workers: int,
         what: str,
     ) -> None:
+        if in_memory not in IN_MEMORY:
+            raise DatasetError(f"data.in_memory={in_memory} is not known: use auto, true or false")
         self.files, self.read, self.num_workers, self.what = files, read, num_workers, what
+        self.in_memory, self.memory_limit_mb = in_memory, memory_limit_mb
         self.cache: dict[Any, torch.Tensor] | None = None
-        size = 0 if in_memory is False else sum(_header_bytes(f) for f in files)
-        self.wanted = _fits(in_memory, size, memory_limit_mb, len(files), what)
 
     def prepare(self) -> None:
-        if not self.wanted or self.cache is not None:
+        if self.in_memory is False or self.cache is not None:
+            return
+        # The headers are read here, not at setup: a split nobody reads costs nothing.
+        size = 0 if self.in_memory is True else sum(_header_bytes(f) for f in self.files)
+        if not _fits(self.in_memory, size, self.memory_limit_mb, len(self.files), self.what):
+            self.in_memory = False  # decided once
             return
         started = time.perf_counter()
         loader = DataLoader(
@@ -217,11 +199,3 @@ class DecodedFiles:
 
     def __call__(self, path: Any) -> torch.Tensor:
         return self.cache[path] if self.cache is not None else self.read(path)
-
-
-def prepare(obj: Any) -> None:
-    """Decode what `obj` (a dataset, a reader, a sequence of images) holds to be decoded once,
-    if anything: called where a loader is made, in the training process."""
-    fn = getattr(obj, "prepare", None)
-    if callable(fn):
-        fn()

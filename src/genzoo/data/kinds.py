@@ -31,26 +31,18 @@ class DataKindError(GenzooError, ValueError):
     """A model asked to learn from, or be evaluated on, data of a kind it cannot use."""
 
 
-def _import(target: str) -> type | None:
-    from genzoo.utils.checkpoint import import_target
-
-    try:
-        obj = import_target(target)
-    except (ImportError, AttributeError, ValueError):
-        return None  # instantiate reports an unknown target in its own words
-    return obj if isinstance(obj, type) else None
-
-
 def yields_of(data_target: str) -> str | None:
     """The kind of batch a datamodule class yields, or None when it does not say."""
-    cls = _import(data_target)
-    return getattr(cls, "yields", None) if cls is not None else None
+    from genzoo.utils.checkpoint import import_class
+
+    return getattr(import_class(data_target), "yields", None)
 
 
 def accepts_of(model_target: str) -> tuple[str, ...] | None:
     """The kinds of batch a model class learns from, or None when it does not say."""
-    cls = _import(model_target)
-    return getattr(cls, "accepts", None) if cls is not None else None
+    from genzoo.utils.checkpoint import import_class
+
+    return getattr(import_class(model_target), "accepts", None)
 
 
 _TARGET = re.compile(r"^_target_:\s*(\S+)", re.MULTILINE)

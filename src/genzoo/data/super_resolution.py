@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from genzoo.data.base import ImageDataModule
-from genzoo.data.decoded import DecodedFiles, prepare
+from genzoo.data.base import ImageDataModule, prepare
+from genzoo.data.decoded import DecodedFiles
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import LR_HR

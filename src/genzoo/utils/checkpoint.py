@@ -75,6 +75,16 @@ def import_target(target: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+def import_class(target: str) -> type | None:
+    """The class a config's `_target_` names, or None when it names none (instantiate then
+    reports it in its own words)."""
+    try:
+        obj = import_target(target)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return obj if isinstance(obj, type) else None
+
+
 def load_model(
     run: str | Path, which: str = "last", device: str = "cpu"
 ) -> tuple[GenerativeModel, dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.utils.config import config_dir
+from genzoo.utils.config import compose_config, config_dir
 
 # Hydra flags after which there is nothing to check (help, another config) ...
 _SKIP_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--shell-completion", "-sc", "--info"}
@@ -107,8 +107,6 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
     args = overrides_of(argv)
     if not args:
         return
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
@@ -131,14 +129,10 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
             values.append(key)
     if not values:
         return
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose(config_name, overrides=groups)
+        cfg = compose_config(config_name, groups)
     except Exception:  # a bad group choice: Hydra's message lists the options
         return
-    finally:
-        GlobalHydra.instance().clear()
     OmegaConf.set_struct(cfg, False)
     for key in values:
         if not _has_key(cfg, key):

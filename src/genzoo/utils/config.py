@@ -46,6 +46,20 @@ def config_dir() -> Path:
     )
 
 
+def compose_config(name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:
+    """Compose configs/<name>.yaml with `overrides` outside a Hydra run (for checks made before
+    Hydra starts); `hydra_config` keeps the `hydra` node (its runtime choices, run.dir)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            return compose(name, overrides=overrides, return_hydra_config=hydra_config)
+    finally:
+        GlobalHydra.instance().clear()
+
+
 def to_plain(cfg: DictConfig) -> dict[str, Any]:
     """A resolved config as plain dicts and lists (safe for weights_only checkpoints and loggers)."""
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from genzoo.utils.checkpoint import import_target
+from genzoo.utils.checkpoint import import_class
 from genzoo.utils.config import require_values
 from genzoo.utils.validate import ConfigError
 
@@ -89,11 +89,7 @@ def _walk(resolved: Any, raw: Any, path: str, problems: dict[str, str]) -> None:
 
 
 def _model_problems(model: dict[str, Any], raw: dict[str, Any], problems: dict[str, str]) -> None:
-    target = model.get("_target_")
-    try:
-        cls = import_target(str(target))
-    except (ImportError, AttributeError, ValueError):
-        return  # instantiate reports an unknown target
+    cls = import_class(str(model.get("_target_")))
     check = getattr(cls, "check_hparams", None)
     if check is None:
         return

@@ -69,13 +69,10 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
 
 
 def _is_subclass(target: str, base: type) -> bool:
-    from genzoo.utils.checkpoint import import_target
+    from genzoo.utils.checkpoint import import_class
 
-    try:
-        cls = import_target(target)
-    except (ImportError, AttributeError, ValueError):
-        return False
-    return isinstance(cls, type) and issubclass(cls, base)
+    cls = import_class(target)
+    return cls is not None and issubclass(cls, base)
 
 
 def _is_model_checkpoint(target: str) -> bool:
@@ -84,10 +81,10 @@ def _is_model_checkpoint(target: str) -> bool:
     return _is_subclass(target, ModelCheckpoint)
 
 
-def _is_rich_progress_bar(target: str) -> bool:
-    from lightning.pytorch.callbacks import RichProgressBar
+def _is_progress_bar(target: str) -> bool:
+    from lightning.pytorch.callbacks import ProgressBar
 
-    return _is_subclass(target, RichProgressBar)
+    return _is_subclass(target, ProgressBar)
 
 
 def build_callbacks(
@@ -98,17 +95,14 @@ def build_callbacks(
 ) -> list[L.Callback]:
     """Callbacks of the `callbacks` group; ModelCheckpoint with monitor=null watches the model's metric."""
     callbacks: list[L.Callback] = []
+    off_terminal = not sys.stderr.isatty()
     for name, node in (cfg or {}).items():
         if node is None:
             continue
         node = _resolved(node)
         target = str(node.get("_target_", ""))
-        if _is_rich_progress_bar(target) and not sys.stderr.isatty():
-            # Off a terminal Rich's redrawn bar becomes escape codes and wrapped columns.
-            from genzoo.callbacks.console import LogProgress
-
-            callbacks.append(LogProgress())
-            continue
+        if off_terminal and _is_progress_bar(target):
+            continue  # replaced below
         if target.endswith("LearningRateMonitor") and not has_logger:
             log.info("callbacks.%s: no logger, so the learning-rate monitor is left out", name)
             continue
@@ -124,4 +118,10 @@ def build_callbacks(
                 better = "lower" if node.mode == "min" else "higher"
                 log.info("best checkpoint: picked by %s (%s is better)", node.monitor, better)
         callbacks.append(instantiate(node, _convert_="all"))
+    if off_terminal:
+        # A redrawn bar (the config's, or Lightning's default when it names none) becomes escape
+        # codes and wrapped columns in a log file or pipe: plain log lines instead.
+        from genzoo.callbacks.console import LogProgress
+
+        callbacks.append(LogProgress())
     return callbacks

@@ -115,17 +115,9 @@ def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _compose(overrides: list[str]) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from genzoo.utils.config import compose_config
 
-    from genzoo.utils.config import config_dir
-
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return compose("train", overrides=overrides, return_hydra_config=True)
-    finally:
-        GlobalHydra.instance().clear()
+    return compose_config("train", overrides, hydra_config=True)
 
 
 def changed_keys(before: list[str], after: list[str]) -> dict[str, tuple[Any, Any]]:
