@@ -94,9 +94,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     else:
         metrics = model.evaluate(loader)
     ckpt_path = Path(meta["checkpoint_path"]).resolve()
-    run_dir = (
-        ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
-    )
+    run_dir = Path(meta["run_dir"])
     result = {
         "model": meta["model_target"],
         "checkpoint": str(ckpt_path),

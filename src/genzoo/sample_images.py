@@ -238,8 +238,7 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     device = pick_device(cfg.device)
     model, meta = load_model(cfg.run, cfg.checkpoint, device=device)
     check_request(cfg, model)
-    run_dir = Path(meta["checkpoint_path"]).resolve().parent
-    run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
+    run_dir = Path(meta["run_dir"])
     out_dir = Path(cfg.out_dir) if cfg.out_dir else run_dir / "samples"
     seeds = [int(s) for s in cfg.seeds] if cfg.seeds else None
     step = f"step{checkpoint_batches(meta):07d}"

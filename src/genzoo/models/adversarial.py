@@ -13,7 +13,7 @@ import copy
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -35,6 +35,7 @@ class AdversarialModel(GenerativeModel):
     """Subclasses build `self.generator` and `self.discriminator`, then call `_setup_ema()`;
     their `training_step` makes the batch's fakes and calls `adversarial_step`."""
 
+    training_only: ClassVar[tuple[str, ...]] = ("discriminator",)
     generator: nn.Module
     discriminator: nn.Module
     generator_ema: nn.Module

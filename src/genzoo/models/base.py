@@ -18,6 +18,7 @@ import torch
 from genzoo.data.kinds import IMAGES, DataKindError, mismatch_message
 from genzoo.errors import GenzooError
 from genzoo.networks.blocks import num_halvings
+from genzoo.networks.deploy import ExportPart
 from genzoo.utils.distributed import decorrelate_rng
 
 
@@ -49,6 +50,8 @@ class GenerativeModel(L.LightningModule):
     # The kinds of batch this family learns from (data/kinds.py), checked against the
     # datamodule's `yields` before a run starts.
     accepts: ClassVar[tuple[str, ...]] = (IMAGES,)
+    # Submodules only training needs (a GAN's discriminator): left out of shipped checkpoints.
+    training_only: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -137,6 +140,10 @@ class GenerativeModel(L.LightningModule):
     def metric_notes(self) -> dict[str, str]:
         """How `evaluate` computed its numbers (e.g. which feature network), for reports."""
         return {}
+
+    def export_parts(self) -> list[ExportPart]:
+        """The modules a user deploys, with their inputs (networks/deploy.py; genzoo-export)."""
+        raise self._unsupported("export")
 
     # ----- training plumbing shared by families --------------------------------------
     def apply_memory_format(self) -> None:

@@ -22,6 +22,7 @@ from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_latents
 from genzoo.models.gan import GANModel, to_unit
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from genzoo.networks.deploy import ExportPart, InputSpec, LatentToImage
 from genzoo.utils.rng import isolated_rng
 
 EMA_STATISTICS_SEED = 2024
@@ -156,6 +157,13 @@ class DCGAN(GANModel):
         """n images in [0, 1]; `seeds` gives one image per seed (the same image for the same seed)."""
         z = seeded_latents(self.latent_dim, n, seed, seeds, self.device)
         return to_unit(self.generator_ema(z * temperature, self._labels_for(len(z), labels)))
+
+    def export_parts(self) -> list[ExportPart]:
+        inputs = {"z": InputSpec((2, self.latent_dim))}
+        if self.num_classes:
+            inputs["label"] = InputSpec((2,), "labels", self.num_classes)
+        module = LatentToImage(self.generator_ema, conditional=bool(self.num_classes))
+        return [ExportPart("generator", module, inputs)]
 
     @torch.no_grad()
     def interpolate(

@@ -29,7 +29,9 @@ class GANModel(SampleQualityMixin, AdversarialModel):
     """Subclasses build `self.generator`, `self.discriminator`, then call `self._setup_ema()`,
     and implement `training_fakes`, `d_loss_terms` and `g_loss_terms`."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "interpolate", "evaluate"})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"sample", "interpolate", "evaluate", "export"}
+    )
     monitor: ClassVar[str | None] = "val/fid"
     monitor_mode: ClassVar[str] = "min"
 

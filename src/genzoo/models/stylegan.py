@@ -23,6 +23,7 @@ from genzoo.losses.penalties import path_length_penalty, r1_penalty
 from genzoo.models.base import OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
 from genzoo.networks.augment import diff_augment
+from genzoo.networks.deploy import ExportPart, InputSpec, StyleLatentToImage
 from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
 from genzoo.utils.distributed import mean_over_processes
 
@@ -32,7 +33,7 @@ class StyleGAN(GANModel):
     generator_ema: StyleGenerator
     mean_path_length: torch.Tensor
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"sample", "interpolate", "evaluate", "style_mix"}
+        {"sample", "interpolate", "evaluate", "style_mix", "export"}
     )
     sample_options: ClassVar[frozenset[str]] = frozenset({"truncation", "noise_mode"})
     interpolation_spaces: ClassVar[tuple[str, ...]] = ("z", "w")
@@ -217,6 +218,13 @@ class StyleGAN(GANModel):
         return to_unit(
             g.synthesis(g.broadcast(w), noise_mode if noise_mode != "random" else "const")
         )
+
+    def export_parts(self) -> list[ExportPart]:
+        inputs = {"z": InputSpec((2, self.latent_dim)), "truncation": InputSpec((1,), "scalar")}
+        note = "the EMA generator with its fixed noise (noise_mode=const); truncation 1.0: none"
+        return [
+            ExportPart("generator", StyleLatentToImage(self.generator_ema), inputs, notes=[note])
+        ]
 
     @property
     def style_layers(self) -> int:

@@ -17,6 +17,7 @@ from torchmetrics import MeanMetric
 
 from genzoo.data.kinds import LR_HR
 from genzoo.metrics.super_resolution import sr_metrics
+from genzoo.networks.deploy import ExportPart, ImageToImage, InputSpec
 from genzoo.networks.srresnet import SCALES, bicubic_upscale
 
 # Logged per validation: the model's numbers, bicubic's, and the model's gain over bicubic.
@@ -26,7 +27,7 @@ _KEYS = ("psnr", "ssim", "hf_ratio", "bicubic_psnr", "bicubic_ssim", "bicubic_hf
 class SuperResolutionMixin:
     """For a `GenerativeModel`: call `_init_sr(scale)` in `__init__`."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"upscale", "evaluate"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"upscale", "evaluate", "export"})
     monitor: ClassVar[str | None] = "val/psnr"
     monitor_mode: ClassVar[str] = "max"
     accepts: ClassVar[tuple[str, ...]] = (LR_HR,)
@@ -54,6 +55,12 @@ class SuperResolutionMixin:
         """LR pixels an output pixel depends on, rounded up: the tile overlap at which tiled
         upscaling equals untiled (genzoo-upscale overlap=auto)."""
         return math.ceil(self.sr_network().receptive_radius())  # type: ignore[operator]
+
+    def export_parts(self) -> list[ExportPart]:
+        channels = int(self.hparams["image_channels"])
+        spec = InputSpec((1, channels, 24, 24), "unit", spatial_step=8)
+        module = ImageToImage(self.sr_network(), signed=False)
+        return [ExportPart("upscaler", module, {"image": spec}, "upscaled", [f"x{self.scale}"])]
 
     @torch.no_grad()
     def upscale(self, x: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ from genzoo.losses.adversarial import LOSSES, generator_loss
 from genzoo.models.adversarial import AdversarialModel
 from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
+from genzoo.networks.deploy import ExportPart, ImageToImage, InputSpec
 from genzoo.networks.translation import UNetGenerator, unet_levels
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -100,7 +101,7 @@ class TranslationModel(AdversarialModel):
     direction in a ModuleDict), `discriminator`, set `directions`, and implement
     `generator_for(direction)` and the validation means."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"translate", "evaluate"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"translate", "evaluate", "export"})
     directions: tuple[str, ...]
     accepts: ClassVar[tuple[str, ...]] = (ALIGNED, UNPAIRED)
 
@@ -138,6 +139,21 @@ class TranslationModel(AdversarialModel):
         2^levels for the U-Net, 4 for the ResNet's two stride-2 levels."""
         g = self.generator_for(self.directions[0])
         return 2**g.levels if isinstance(g, UNetGenerator) else 4
+
+    def export_parts(self) -> list[ExportPart]:
+        channels, size = int(self.hparams["image_channels"]), int(self.hparams["image_size"])
+        spec = InputSpec((1, channels, size, size), "unit", spatial_step=self.size_multiple())
+        note = f"sides must be multiples of {self.size_multiple()} (genzoo-translate pads to them)"
+        return [
+            ExportPart(
+                d,
+                ImageToImage(self.generator_for(d), signed=True),
+                {"image": spec},
+                output="translated",
+                notes=[note],
+            )
+            for d in self.directions
+        ]
 
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:

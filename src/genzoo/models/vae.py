@@ -33,7 +33,8 @@ from genzoo.models.base import (
     slerp_latents,
 )
 from genzoo.models.quality import SampleQualityMixin
-from genzoo.networks.vae import ConvDecoder, ConvEncoder
+from genzoo.networks.deploy import ExportPart, InputSpec, VAEDecoderToImage
+from genzoo.networks.vae import ConvDecoder, ConvEncoder, likelihood_mean
 from genzoo.utils.distributed import sum_over_processes, world_size
 
 LOG_2PI = math.log(2 * math.pi)
@@ -56,7 +57,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"sample", "reconstruct", "interpolate", "evaluate"}
+        {"sample", "reconstruct", "interpolate", "encode", "decode", "evaluate", "export"}
     )
     sample_options: ClassVar[frozenset[str]] = frozenset({"temperature"})
     monitor: ClassVar[str | None] = "val/neg_elbo"
@@ -140,11 +141,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
 
     def mean_image(self, params: torch.Tensor) -> torch.Tensor:
         """The decoder's mean in [0, 1]."""
-        if self.likelihood == "bernoulli":
-            return torch.sigmoid(params)
-        if self.likelihood == "discretized_logistic":
-            return (params[:, : self.image_channels].clamp(-1, 1) + 1) / 2
-        return params.clamp(0, 1)
+        return likelihood_mean(params, self.likelihood, self.image_channels)
 
     def elbo_terms(self, x: torch.Tensor, label: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Single-sample reconstruction log-likelihood and KL, each (B,) in nats."""
@@ -283,10 +280,29 @@ class VAE(SampleQualityMixin, GenerativeModel):
         return self.mean_image(self.decoder(z * temperature, onehot))
 
     @torch.no_grad()
+    def encode(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (B, C, H, W) in [0, 1] -> the posterior means (B, latent_dim)."""
+        mean, _ = self.encoder(x.to(self.device), self._onehot(label, len(x)))
+        return mean
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (B, latent_dim) -> the decoder's mean images (B, C, H, W) in [0, 1]."""
+        z = z.to(self.device)
+        return self.mean_image(self.decoder(z, self._onehot(label, len(z))))
+
+    @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        onehot = self._onehot(label, len(x))
-        mean, _ = self.encoder(x.to(self.device), onehot)
-        return self.mean_image(self.decoder(mean, onehot))
+        return self.decode(self.encode(x, label), label)
+
+    def export_parts(self) -> list[ExportPart]:
+        inputs = {"z": InputSpec((2, self.latent_dim))}
+        if self.num_classes:
+            inputs["label"] = InputSpec((2,), "labels", self.num_classes)
+        module = VAEDecoderToImage(
+            self.decoder, self.likelihood, self.image_channels, self.num_classes
+        )
+        return [ExportPart("decoder", module, inputs)]
 
     @torch.no_grad()
     def interpolate(

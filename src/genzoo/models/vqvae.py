@@ -23,6 +23,7 @@ from genzoo.losses.likelihood import discretized_logistic_log_likelihood
 from genzoo.metrics.reconstruction import per_image_psnr
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
 from genzoo.models.gan import to_signed, to_unit
+from genzoo.networks.deploy import CodesToImage, ExportPart, InputSpec
 from genzoo.networks.quantizer import VectorQuantizer, code_statistics, statistics_of_counts
 from genzoo.networks.vqvae import VQVAENet
 from genzoo.utils.distributed import sum_over_processes
@@ -34,7 +35,7 @@ class VQVAE(GenerativeModel):
     """Discrete-latent autoencoder: `encode` images to integer code maps, `decode` them back."""
 
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"reconstruct", "encode", "decode", "evaluate"}
+        {"reconstruct", "encode", "decode", "evaluate", "export"}
     )
     monitor: ClassVar[str | None] = "val/mse"
     monitor_mode: ClassVar[str] = "min"
@@ -186,6 +187,22 @@ class VQVAE(GenerativeModel):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def export_parts(self) -> list[ExportPart]:
+        shapes = self.code_shapes()
+        names = (
+            ["codes"]
+            if self.levels == 1
+            else [f"codes_{LEVEL_NAMES[i]}" for i in range(self.levels)]
+        )
+        # Each level halves the one below: grow the top by one code, the bottom by two.
+        inputs = {
+            name: InputSpec(
+                (2, *shape), "codes", self.num_codes, spatial_step=2 ** (self.levels - 1 - i)
+            )
+            for i, (name, shape) in enumerate(zip(names, shapes, strict=True))
+        }
+        return [ExportPart("decoder", CodesToImage(self.net), inputs)]
 
     def recon_bits_per_dim(self, x: torch.Tensor, codes: list[torch.Tensor]) -> torch.Tensor:
         """-log2 p(x | codes) / dims under the fitted discretised logistic, (B,)."""

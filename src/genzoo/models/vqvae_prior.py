@@ -30,6 +30,7 @@ from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
 from genzoo.models.quality import SampleQualityMixin
 from genzoo.models.vqvae import VQVAE
+from genzoo.networks.deploy import ExportPart
 from genzoo.networks.priors import PRIOR_KINDS, CausalTransformer, GatedPixelCNN, sample_codes
 
 # The frozen first stage stays in eval mode on purpose (VQPrior.train).
@@ -88,11 +89,16 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
     """Autoregressive prior(s) over a frozen VQ-VAE's codes: one for a VQ-VAE; for VQ-VAE-2 a
     top prior and a bottom prior conditioned on the top codes."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "evaluate"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"sample", "evaluate", "export"})
     sample_options: ClassVar[frozenset[str]] = frozenset({"temperature", "top_k", "top_p"})
     sequential_sampling: ClassVar[bool] = True
     monitor: ClassVar[str | None] = "val/nll_bits_per_code"
     monitor_mode: ClassVar[str] = "min"
+
+    def export_parts(self) -> list[ExportPart]:
+        """The first stage's decoder: a prior's samples are code maps drawn one code at a time,
+        which deploy as a loop around the prior, not as one graph."""
+        return self.first_stage.export_parts()
 
     def __init__(
         self,

@@ -200,8 +200,14 @@ class SynthesisNetwork(nn.Module):
             )
 
     def forward(
-        self, ws: torch.Tensor, noise_mode: str = "random", noise_seed: int | None = None
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "random",
+        noise_seed: int | None = None,
+        noises: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        """`noises`, one (B or 1, 1, res, res) map per layer, replaces noise_mode's (projection
+        optimises them)."""
         if noise_mode not in ("random", "const", "none"):
             raise ValueError(f"noise_mode='{noise_mode}' is not known: use random, const or none")
         gen = torch.Generator().manual_seed(noise_seed) if noise_seed is not None else None
@@ -209,7 +215,9 @@ class SynthesisNetwork(nn.Module):
         rgb = None
         for i, (layer, res) in enumerate(zip(self.layers, self.resolutions, strict=False)):
             noise: torch.Tensor | None
-            if noise_mode == "random":
+            if noises is not None:
+                noise = noises[i]
+            elif noise_mode == "random":
                 noise = (
                     torch.randn(ws.shape[0], 1, res, res, generator=gen).to(x)
                     if gen

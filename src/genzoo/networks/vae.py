@@ -84,3 +84,12 @@ def _require(label_onehot: torch.Tensor | None) -> torch.Tensor:
     if label_onehot is None:
         raise ValueError("a class-conditional network needs label_onehot of shape (B, num_classes)")
     return label_onehot
+
+
+def likelihood_mean(params: torch.Tensor, likelihood: str, image_channels: int) -> torch.Tensor:
+    """The decoder's output (B, C', H, W) -> the likelihood's mean image (B, C, H, W) in [0, 1]."""
+    if likelihood == "bernoulli":
+        return torch.sigmoid(params)
+    if likelihood == "discretized_logistic":
+        return (params[:, :image_channels].clamp(-1, 1) + 1) / 2
+    return params.clamp(0, 1)

@@ -17,7 +17,12 @@ class CheckpointError(GenzooError, RuntimeError):
 
 
 def find_checkpoint(run: str | Path, which: str = "last") -> Path:
-    """A run directory or a .ckpt file -> the checkpoint path (run/checkpoints/last.ckpt by default)."""
+    """A run directory, a .ckpt file or a shipped model (`zoo:<name>`) -> the checkpoint path
+    (run/checkpoints/last.ckpt by default; a shipped model has one)."""
+    from genzoo import zoo
+
+    if zoo.is_shipped_reference(run):
+        return zoo.shipped_checkpoint(str(run))
     path = Path(run).expanduser()
     if path.is_file():
         return path
@@ -95,13 +100,32 @@ def load_model(
     cls = import_target(meta["model_target"])
     model = cls(**ckpt.get("hyper_parameters", {}))
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    # A shipped checkpoint leaves out what only training needs (its discriminator).
+    dropped = tuple(f"{name}." for name in meta.get("dropped", ()))
+    missing = [key for key in missing if not key.startswith(dropped)] if dropped else missing
     if missing or unexpected:
         raise CheckpointError(
             f"{path} does not match {meta['model_target']}: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
-    meta = dict(meta, checkpoint_path=str(path), global_step=ckpt.get("global_step"))
+    meta = dict(
+        meta,
+        checkpoint_path=str(path),
+        global_step=ckpt.get("global_step"),
+        run_dir=str(output_dir_of(path, meta)),
+    )
     return model.to(device).eval(), meta
+
+
+def output_dir_of(checkpoint: Path, meta: dict[str, Any]) -> Path:
+    """The folder a command writes beside by default: the checkpoint's run directory, or
+    runs/zoo/<name> for a shipped model (never the installed package)."""
+    if meta.get("shipped"):
+        from genzoo.zoo import output_home
+
+        return output_home(str(meta["shipped"]))
+    folder = checkpoint.resolve().parent
+    return folder.parent if folder.name == "checkpoints" else folder
 
 
 def checkpoint_batches(meta: dict[str, Any]) -> int:

@@ -1,0 +1,244 @@
+"""The Python API behind `genzoo.load`: a trained model's contract (models/base.py) with inputs a
+user has at hand (PIL images, tensors in [0, 1] or uint8, one image or a batch) and one clear
+error for a request the family cannot serve (README, "Python API").
+
+    import genzoo
+    m = genzoo.load("dcgan_digits")            # a shipped model, a run directory or a .ckpt
+    images = m.sample(16, seed=0)              # (16, 1, 32, 32) floats in [0, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from genzoo import zoo
+from genzoo.data.transforms import pil_to_tensor, to_channels
+from genzoo.errors import GenzooError
+from genzoo.models.base import CapabilityError, GenerativeModel
+from genzoo.utils.checkpoint import CheckpointError, load_model
+from genzoo.utils.device import pick_device
+
+ImageInput = Image.Image | Sequence[Image.Image] | torch.Tensor
+
+# What to load for a capability a family lacks (the error's suggestion).
+SHIPPED_FOR = {
+    "sample": "dcgan_digits",
+    "interpolate": "vae_digits",
+    "style_mix": "stylegan_digits",
+    "reconstruct": "vae_digits",
+    "encode": "vqvae_digits",
+    "decode": "vqvae_digits",
+    "translate": "pix2pix_facades_synth",
+    "upscale": "srresnet_photos",
+    "project": "stylegan_digits",
+}
+
+
+class ImageInputError(GenzooError, ValueError):
+    """Images given to a model are of a type, range, channel count or size it cannot take."""
+
+
+def reference_of(run: str | Path) -> str | Path:
+    """A bare shipped name ("dcgan_digits") -> "zoo:dcgan_digits"; paths pass through."""
+    text = str(run)
+    if zoo.is_shipped_reference(text) or Path(text).expanduser().exists():
+        return run
+    if text in zoo.shipped_names():
+        return zoo.PREFIX + text
+    raise CheckpointError(
+        f"{text!r} is neither a run directory, a .ckpt file nor a shipped model "
+        f"(shipped: {', '.join(zoo.shipped_names()) or 'none'}; genzoo.list_models())"
+    )
+
+
+class Model:
+    """A trained genzoo model in eval mode: `module` is its LightningModule, `meta` its
+    checkpoint's genzoo metadata. Methods take and return float images in [0, 1]."""
+
+    def __init__(self, module: GenerativeModel, meta: dict[str, Any], name: str) -> None:
+        self.module, self.meta, self.name = module, meta, name
+        self.family = type(module).__name__
+        self.capabilities = frozenset(module.capabilities) | (
+            {"project"} if _projectable(module) else set()
+        )
+
+    def __repr__(self) -> str:
+        can = ", ".join(sorted(self.capabilities))
+        return f"genzoo.Model({self.name!r}: {self.family} on {self.device}; can {can})"
+
+    @property
+    def device(self) -> torch.device:
+        return self.module.device
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        return dict(self.module.hparams)
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        """The shipped model's card (training, metrics), None for a run of your own."""
+        shipped = self.meta.get("shipped")
+        return zoo.model_card(str(shipped)) if shipped else None
+
+    def to(self, device: str | torch.device) -> Model:
+        self.module.to(device)
+        return self
+
+    # ----- the contract, with user inputs ------------------------------------------------
+    def sample(self, n: int = 16, seed: int = 0, **options: Any) -> torch.Tensor:
+        """n images (n, C, H, W); options as genzoo-sample's (truncation, temperature, ...)."""
+        self._require("sample")
+        return self.module.sample(n, seed=seed, **options)
+
+    def interpolate(
+        self, steps: int = 10, seed_a: int = 0, seed_b: int = 1, **options: Any
+    ) -> torch.Tensor:
+        """`steps` images (steps, C, H, W) between the latents of two seeds."""
+        self._require("interpolate")
+        return self.module.interpolate(steps, seed_a, seed_b, **options)
+
+    def style_mix(
+        self, row_seeds: list[int], col_seeds: list[int], layers: tuple[int, int] | None = None
+    ) -> torch.Tensor:
+        """(rows * cols) images: each row seed's styles with layers [start, end) of each column's."""
+        self._require("style_mix")
+        return self.module.style_mix(row_seeds, col_seeds, layers)
+
+    def reconstruct(self, images: ImageInput) -> torch.Tensor:
+        self._require("reconstruct")
+        x, single = self._images(images, fixed_size=True)
+        return _unbatch(self.module.reconstruct(x), single)
+
+    def encode(self, images: ImageInput) -> Any:
+        """Images -> latents: a VAE's posterior means (B, latent_dim); a VQ-VAE's code maps,
+        one (B, H', W') integer tensor per level, bottom first."""
+        self._require("encode")
+        x, _ = self._images(images, fixed_size=True)
+        return self.module.encode(x)  # type: ignore[attr-defined]
+
+    def decode(self, latents: Any) -> torch.Tensor:
+        """What `encode` returns -> images (B, C, H, W)."""
+        self._require("decode")
+        return self.module.decode(latents)  # type: ignore[attr-defined]
+
+    @torch.no_grad()
+    def translate(self, images: ImageInput, direction: str | None = None) -> torch.Tensor:
+        """Images of one domain, any size -> the other domain's, same size. `direction`: AtoB
+        or BtoA (default: the one a Pix2Pix run learned, AtoB for CycleGAN)."""
+        self._require("translate")
+        directions = tuple(getattr(self.module, "directions", ("AtoB",)))
+        direction = direction or directions[0]
+        if direction not in directions:
+            raise CapabilityError(
+                f"direction={direction!r}: this {self.family} translates {' and '.join(directions)}"
+            )
+        x, single = self._images(images)
+        return _unbatch(self.module.translate(x, direction).clamp(0, 1), single)
+
+    @torch.no_grad()
+    def upscale(self, images: ImageInput) -> torch.Tensor:
+        """Low-resolution images (B, C, h, w), any size -> (B, C, h * scale, w * scale)."""
+        self._require("upscale")
+        x, single = self._images(images)
+        return _unbatch(self.module.upscale(x).clamp(0, 1), single)
+
+    def project(self, images: ImageInput, **options: Any) -> Any:
+        """GAN inversion: the latents that reproduce `images` (genzoo.projection.project)."""
+        self._require("project")
+        from genzoo.projection import project
+
+        x, _ = self._images(images, fixed_size=True)
+        return project(self.module, x, **options)
+
+    def export(self, format: str = "onnx", output: str | Path | None = None) -> list[Path]:
+        """Write the deployable part(s) as ONNX or TorchScript (genzoo.export.export_model)."""
+        from genzoo.export_model import export_model
+
+        folder = Path(output) if output is not None else Path(self.meta["run_dir"]) / "export"
+        return [part.path for part in export_model(self.module, format, folder)]
+
+    # ----- helpers -----------------------------------------------------------------------
+    def _require(self, capability: str) -> None:
+        if capability in self.capabilities:
+            return
+        can = ", ".join(sorted(self.capabilities)) or "nothing"
+        other = SHIPPED_FOR.get(capability)
+        hint = f"; genzoo.load({other!r}) can" if other else ""
+        raise CapabilityError(
+            f"{self.family} ({self.name}) cannot {capability}: it can {can}{hint}"
+        )
+
+    def _images(self, images: ImageInput, fixed_size: bool = False) -> tuple[torch.Tensor, bool]:
+        """User images -> ((B, C, H, W) float in [0, 1] on the model's device, was one image)."""
+        channels = int(self.module.hparams.get("image_channels", 3))
+        x, single = as_image_batch(images)
+        x = to_channels(x, channels)
+        size = self.module.hparams.get("image_size")
+        if fixed_size and size and tuple(x.shape[-2:]) != (size, size):
+            raise ImageInputError(
+                f"{self.family} ({self.name}) takes {size}x{size} images, got "
+                f"{x.shape[-2]}x{x.shape[-1]}: resize them first"
+            )
+        return x.to(self.device), single
+
+
+def as_image_batch(images: ImageInput) -> tuple[torch.Tensor, bool]:
+    """PIL image(s) or a tensor -> ((B, C, H, W) float in [0, 1], whether one image was given).
+    uint8 tensors are divided by 255; float tensors must already lie in [0, 1]."""
+    if isinstance(images, Image.Image):
+        return pil_to_tensor(images)[None], True
+    if isinstance(images, torch.Tensor):
+        x = images.detach()
+        if x.dim() not in (3, 4):
+            raise ImageInputError(
+                f"images must be (C, H, W) or (B, C, H, W), got shape {tuple(x.shape)}"
+            )
+        if x.dtype == torch.uint8:
+            x = x.float() / 255
+        elif not x.is_floating_point():
+            raise ImageInputError(f"images must be float in [0, 1] or uint8, got {x.dtype}")
+        elif x.numel() and (float(x.min()) < 0 or float(x.max()) > 1):
+            raise ImageInputError(
+                f"float images must lie in [0, 1], these span [{float(x.min()):.3g}, "
+                f"{float(x.max()):.3g}]: map [-1, 1] with (x + 1) / 2, 0-255 with x / 255"
+            )
+        if x.shape[-3] not in (1, 3):
+            raise ImageInputError(
+                f"images must have 1 or 3 channels in dim -3, got shape {tuple(x.shape)}"
+            )
+        return (x[None], True) if x.dim() == 3 else (x, False)
+    if isinstance(images, Sequence) and images and all(isinstance(i, Image.Image) for i in images):
+        tensors = [pil_to_tensor(image) for image in images]
+        sizes = {tuple(t.shape[-2:]) for t in tensors}
+        if len(sizes) > 1:
+            raise ImageInputError(
+                f"PIL images of different sizes ({sorted(sizes)}) cannot form one batch: "
+                "pass them one at a time"
+            )
+        return torch.stack(tensors), False
+    raise ImageInputError(
+        f"images must be a PIL image, a list of PIL images or a tensor, got {type(images).__name__}"
+    )
+
+
+def _unbatch(x: torch.Tensor, single: bool) -> torch.Tensor:
+    return x[0] if single else x
+
+
+def _projectable(module: GenerativeModel) -> bool:
+    from genzoo.projection import supports_projection
+
+    return supports_projection(module)
+
+
+def load(run: str | Path, device: str = "auto", checkpoint: str = "last") -> Model:
+    """A trained model in eval mode: `run` is a shipped name (genzoo.list_models()), a run
+    directory (its checkpoints/last.ckpt; checkpoint="best" for the best) or a .ckpt file."""
+    reference = reference_of(run)
+    module, meta = load_model(reference, checkpoint, device=pick_device(device))
+    return Model(module, meta, str(run))
