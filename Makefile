@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.genzoo-installed
 ARGS   ?=
 
-.PHONY: install train demo test test-all lint format bench clean
+.PHONY: install train demo test test-all lint format bench zoo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+## Retrain, pack and evaluate the shipped checkpoints (src/genzoo/zoo/, docs/zoo.md).
+zoo: $(STAMP)
+	$(BIN)/python scripts/build_zoo.py all $(ARGS)
 
 clean:
 	rm -rf runs outputs multirun .pytest_cache

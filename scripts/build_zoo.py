@@ -67,7 +67,9 @@ def train_one(runs: Path, experiment: str, extra: list[str], retrain: bool) -> N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("phase", choices=["train", "pack", "all"])
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "zoo-build")
     parser.add_argument("--retrain", action="store_true")

@@ -37,6 +37,12 @@ def test_wheel_ships_configs_and_runs_outside_the_checkout(tmp_path: Path) -> No
         "genzoo/configs/train.yaml" in names
         and "genzoo/configs/experiment/vae_digits.yaml" in names
     )
+    from genzoo.zoo.build import ZOO_RECIPES
+
+    for recipe in ZOO_RECIPES:  # the shipped checkpoints and their cards
+        for suffix in (".ckpt", ".json", ".md"):
+            assert f"genzoo/zoo/{recipe.name}{suffix}" in names
+    assert wheel.stat().st_size <= 30e6
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
@@ -48,6 +54,7 @@ def test_wheel_ships_configs_and_runs_outside_the_checkout(tmp_path: Path) -> No
     outside.mkdir()
     code = (
         "import sys, genzoo; assert genzoo.__file__.startswith(sys.argv[1]), genzoo.__file__; "
+        "assert genzoo.load('dcgan_digits', device='cpu').sample(2).shape == (2, 1, 32, 32); "
         "sys.argv = ['genzoo-train', '--cfg', 'job', 'experiment=vae_digits']; "
         "from genzoo.train import main; main()"
     )

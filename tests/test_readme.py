@@ -108,6 +108,9 @@ def _user_images(cwd: Path) -> None:
         folder = cwd / name
         folder.mkdir()
         for i, size in enumerate([(40, 40), (33, 21)]):
+            if name == "my_digits":  # digits as a user has them: grey, 32 px (genzoo-project)
+                Image.new("L", (32, 32), 60 * i).save(folder / f"image{i}.png")
+                continue
             colour = (40 * i + 20, 120, 200 - 30 * i)
             Image.new("RGB", size, colour).save(folder / f"image{i}.png")
 
@@ -134,3 +137,18 @@ def test_the_readme_has_command_blocks_that_run_here() -> None:
         if _runs_here(shlex.split(line)[0], shlex.split(line)[1:])
     ]
     assert len(runnable) >= 30, runnable
+
+
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+@pytest.mark.parametrize("number", range(len(PYTHON_BLOCKS)))
+def test_readme_python_block_runs(number: int, tmp_path: Path, monkeypatch) -> None:
+    """The Python API as the README shows it, on the shipped models."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GENZOO_RUNS", str(tmp_path / "runs"))
+    exec(compile(PYTHON_BLOCKS[number], f"README.md python block {number}", "exec"), {})
+
+
+def test_the_readme_shows_the_python_api() -> None:
+    assert any("genzoo.load(" in block for block in PYTHON_BLOCKS)

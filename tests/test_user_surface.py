@@ -164,6 +164,27 @@ BAD_OPTIONS = {
         "output": "output=[1]",
         "device": "device=gpu",
     },
+    "export": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "format": "format=tflite",
+        "output": "output=[1]",
+        "part": "part=[1]",
+    },
+    "project": {
+        "run": "run=[1]",
+        "checkpoint": "checkpoint=[1]",
+        "input": "input=[1]",
+        "output": "output=[1]",
+        "space": "space=z+",
+        "steps": "steps=0",
+        "lr": "lr=0",
+        "distance": "distance=lpips",
+        "noise_weight": "noise_weight=-1",
+        "batch_size": "batch_size=abc",
+        "seed": "seed=-1",
+        "device": "device=gpu",
+    },
 }
 
 
@@ -180,6 +201,14 @@ def _entry(name: str):
         from genzoo.translate_images import OPTION_RULES, translate
 
         return OPTION_RULES, translate
+    if name == "export":
+        from genzoo.export_model import OPTION_RULES, export
+
+        return OPTION_RULES, export
+    if name == "project":
+        from genzoo.project_images import OPTION_RULES, project_images
+
+        return OPTION_RULES, project_images
     from genzoo.upscale_images import OPTION_RULES, upscale
 
     return OPTION_RULES, upscale

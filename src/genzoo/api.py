@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from PIL import Image
@@ -119,12 +119,12 @@ class Model:
         one (B, H', W') integer tensor per level, bottom first."""
         self._require("encode")
         x, _ = self._images(images, fixed_size=True)
-        return self.module.encode(x)  # type: ignore[attr-defined]
+        return cast(Any, self.module).encode(x)
 
     def decode(self, latents: Any) -> torch.Tensor:
         """What `encode` returns -> images (B, C, H, W)."""
         self._require("decode")
-        return self.module.decode(latents)  # type: ignore[attr-defined]
+        return cast(Any, self.module).decode(latents)
 
     @torch.no_grad()
     def translate(self, images: ImageInput, direction: str | None = None) -> torch.Tensor:

@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig
 
 from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel
 from genzoo.networks.deploy import ExportPart, InputSpec
+from genzoo.utils.checkpoint import load_model
+from genzoo.utils.console import quiet_console
+from genzoo.utils.options import Rule, check_options, check_output_folder, choice, optional, text
 
 log = logging.getLogger("genzoo")
 
@@ -31,6 +35,38 @@ ONNX_PACKAGES = ("onnx", "onnxruntime")
 # Largest |exported - eager| allowed on images in [0, 1]: float32 rounding of another kernel
 # order, well below one 8-bit grey level (0.0039).
 TOLERANCE = 1e-4
+
+
+# genzoo-export's options by type and value (utils/options.py).
+OPTION_RULES: dict[str, Rule] = {
+    "run": text,
+    "checkpoint": text,
+    "format": choice(*FORMATS),
+    "output": optional(text),
+    "part": optional(text),
+}
+
+
+def export(cfg: DictConfig) -> list[ExportedPart]:
+    """genzoo-export: check the options and the format's packages, load, export, check, report."""
+    quiet_console()
+    check_options(cfg, OPTION_RULES, "genzoo-export")
+    check_format(str(cfg.format))
+    if cfg.output:
+        check_output_folder(str(cfg.output), "output")
+    model, meta = load_model(cfg.run, cfg.checkpoint, device="cpu")
+    folder = Path(cfg.output) if cfg.output else Path(meta["run_dir"]) / "export"
+    done = export_model(model, str(cfg.format), folder, cfg.part)
+    for item in done:
+        log.info(
+            "%s -> %s (dynamic: %s; largest difference to PyTorch %.1e)",
+            item.name,
+            item.path,
+            ", ".join(sorted({a for axes in item.dynamic.values() for a in axes})) or "none",
+            item.max_abs_diff,
+        )
+    log.info("inputs, outputs and checks: %s", folder / f"export_{cfg.format}.json")
+    return done
 
 
 class ExportError(GenzooError, RuntimeError):
@@ -185,7 +221,11 @@ def _check(part: ExportPart, fmt: str, path: Path) -> tuple[float, list[dict[str
 
 def _runner(fmt: str, path: Path, names: list[str]) -> Any:
     if fmt == "torchscript":
-        loaded = torch.jit.load(str(path), map_location="cpu")
+        with (
+            warnings.catch_warnings()
+        ):  # torch.jit.load's deprecation note: not the user's to act on
+            warnings.simplefilter("ignore", FutureWarning)
+            loaded = torch.jit.load(str(path), map_location="cpu")
         return lambda inputs: loaded(*inputs)
     import onnxruntime
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -57,7 +57,7 @@ class SuperResolutionMixin:
         return math.ceil(self.sr_network().receptive_radius())  # type: ignore[operator]
 
     def export_parts(self) -> list[ExportPart]:
-        channels = int(self.hparams["image_channels"])
+        channels = int(cast(Any, self).hparams["image_channels"])
         spec = InputSpec((1, channels, 24, 24), "unit", spatial_step=8)
         module = ImageToImage(self.sr_network(), signed=False)
         return [ExportPart("upscaler", module, {"image": spec}, "upscaled", [f"x{self.scale}"])]

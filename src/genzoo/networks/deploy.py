@@ -9,6 +9,7 @@ can make those axes dynamic and check the exported file at other sizes than the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -97,7 +98,7 @@ class StyleLatentToImage(nn.Module):
     """A StyleGAN generator with its mapping network and truncation trick: z (B, D) and psi (1,)
     -> images, with the generator's fixed noise (noise_mode=const)."""
 
-    def __init__(self, generator: nn.Module) -> None:
+    def __init__(self, generator: Any) -> None:
         super().__init__()
         self.mapping, self.synthesis = generator.mapping, generator.synthesis
         self.num_ws = int(generator.num_ws)
@@ -131,7 +132,7 @@ class VAEDecoderToImage(nn.Module):
 class CodesToImage(nn.Module):
     """A VQ-VAE decoder: integer code maps (B, H', W'), bottom level first -> images."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: Any) -> None:
         super().__init__()
         self.net = net
 

@@ -8,6 +8,17 @@ from typing import Any
 
 from genzoo.zoo import ZOO_DIR, model_card, shipped_names
 
+# The metrics the overview table shows, in this order, where a card has them.
+HEADLINE = (
+    "nll", "bpd", "fid", "kid", "class_entropy", "psnr", "ssim", "psnr_gain", "code_usage",
+    "nll_bits_per_code", "bpd_bound", "l1_to_truth", "gain_AtoB", "gain_BtoA", "cycle_l1",
+)  # fmt: skip
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    shown = [key for key in HEADLINE if key in metrics][:5]
+    return ", ".join(f"{key} {_number(metrics[key])}" for key in shown)
+
 
 def _number(value: Any) -> str:
     if isinstance(value, float):
@@ -70,10 +81,7 @@ def write_zoo_page(path: Path) -> None:
         "|---|---|---|---|---|---|",
     ]
     for card in cards:
-        shown = ", ".join(
-            f"{key.removeprefix('val/')} {_number(value)}"
-            for key, value in list(card["metrics"].items())[:4]
-        )
+        shown = headline(card["metrics"])
         lines.append(
             f"| [`{card['name']}`](../src/genzoo/zoo/{card['name']}.md) | {card['family']} "
             f"| {card['batches']} | {_minutes(card['train_seconds'])} "

@@ -1,0 +1,90 @@
+"""The Python API (genzoo.load) on the shipped checkpoints: the contract with a user's inputs,
+and one clear error for what a family cannot do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import genzoo
+from genzoo.api import ImageInputError
+from genzoo.models.base import CapabilityError
+from genzoo.utils.checkpoint import CheckpointError
+from genzoo.zoo import UnknownModelError
+
+
+@pytest.fixture(scope="module")
+def dcgan() -> genzoo.api.Model:
+    return genzoo.load("dcgan_digits", device="cpu")
+
+
+def test_list_models_names_every_shipped_recipe() -> None:
+    from genzoo.zoo.build import ZOO_RECIPES
+
+    assert genzoo.list_models() == sorted(recipe.name for recipe in ZOO_RECIPES)
+
+
+def test_sample_is_in_unit_range_and_the_same_for_the_same_seed(dcgan) -> None:
+    a, b, c = dcgan.sample(6, seed=3), dcgan.sample(6, seed=3), dcgan.sample(6, seed=4)
+    assert a.shape == (6, 1, 32, 32) and a.dtype == torch.float32
+    assert float(a.min()) >= 0 and float(a.max()) <= 1
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert dcgan.interpolate(5, seed_a=0, seed_b=1).shape == (5, 1, 32, 32)
+    assert not dcgan.module.training and dcgan.card["name"] == "dcgan_digits"
+
+
+def test_a_request_the_family_cannot_serve_names_what_it_can(dcgan) -> None:
+    with pytest.raises(CapabilityError) as refused:
+        dcgan.upscale(torch.rand(1, 3, 8, 8))
+    message = str(refused.value)
+    assert "DCGAN (dcgan_digits) cannot upscale: it can" in message
+    assert "sample" in message and "genzoo.load('srresnet_photos') can" in message
+    for call in (lambda: dcgan.translate(torch.rand(1, 1, 32, 32)), lambda: dcgan.encode(None)):
+        with pytest.raises(CapabilityError):
+            call()
+
+
+def test_unknown_names_and_paths_list_the_shipped_models(tmp_path: Path) -> None:
+    with pytest.raises(UnknownModelError, match="did you mean dcgan_digits"):
+        genzoo.load("zoo:dcgan_digit")
+    with pytest.raises(CheckpointError, match="neither a run directory.*shipped: cyclegan_photos"):
+        genzoo.load(str(tmp_path / "no_such_run"))
+
+
+def test_vae_encode_decode_and_reconstruct_take_pil_images_and_tensors() -> None:
+    vae = genzoo.load("vae_digits", device="cpu")
+    digits = vae.sample(4, seed=0)
+    z = vae.encode(digits)
+    assert z.shape == (4, 16)
+    assert torch.allclose(vae.decode(z), vae.reconstruct(digits))
+    pil = Image.fromarray((digits[0, 0] * 255).byte().numpy(), mode="L")
+    one = vae.reconstruct(pil)  # one image in, one image out
+    assert one.shape == (1, 32, 32)
+    as_uint8 = vae.reconstruct((digits * 255).round().byte())
+    assert torch.allclose(as_uint8, vae.reconstruct(digits), atol=0.02)
+    with pytest.raises(ImageInputError, match="takes 32x32 images, got 20x20"):
+        vae.reconstruct(torch.rand(1, 1, 20, 20))
+    with pytest.raises(ImageInputError, match=r"must lie in \[0, 1\].*\(x \+ 1\) / 2"):
+        vae.reconstruct(digits * 2 - 1)
+
+
+def test_vq_codes_round_trip_and_translate_upscale_take_any_size() -> None:
+    vq = genzoo.load("vqvae_digits", device="cpu")
+    digits = genzoo.load("vae_digits", device="cpu").sample(2, seed=1)
+    codes = vq.encode(digits)
+    assert len(codes) == 1 and codes[0].dtype == torch.int64 and codes[0].shape == (2, 8, 8)
+    assert torch.allclose(vq.decode(codes), vq.reconstruct(digits))
+
+    sr = genzoo.load("srresnet_photos", device="cpu")
+    photo = Image.new("RGB", (13, 9), (200, 120, 40))
+    assert sr.upscale(photo).shape == (3, 36, 52)
+    cyc = genzoo.load("cyclegan_photos", device="cpu")
+    assert cyc.translate([photo, photo], direction="BtoA").shape == (2, 3, 9, 13)
+    with pytest.raises(CapabilityError, match="translates AtoB and BtoA"):
+        cyc.translate(photo, direction="AtoC")
+    p2p = genzoo.load("pix2pix_facades_synth", device="cpu")
+    with pytest.raises(CapabilityError, match="translates AtoB"):
+        p2p.translate(photo, direction="BtoA")

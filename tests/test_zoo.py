@@ -1,0 +1,66 @@
+"""The shipped checkpoints: the whole set is there and small, each file is the one its card
+describes, and each reproduces its card's held-out metrics with genzoo-eval."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import genzoo
+from genzoo.zoo import ZOO_DIR, UnknownModelError, model_card, shipped_checkpoint
+from genzoo.zoo.build import ZOO_RECIPES
+from tests.conftest import cli_cfg, run_cli
+
+SHIPPED = [recipe.name for recipe in ZOO_RECIPES]
+# The wheel's budget for weights (issue: at most 30 MB).
+MAX_TOTAL_BYTES = 30e6
+
+
+def test_every_recipe_ships_with_a_card_and_the_set_stays_small() -> None:
+    assert genzoo.list_models() == sorted(SHIPPED)
+    total = 0
+    for name in SHIPPED:
+        card = model_card(name)
+        path = shipped_checkpoint(name)
+        assert (ZOO_DIR / f"{name}.md").is_file()
+        assert card["checkpoint_bytes"] == path.stat().st_size
+        assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), name
+        assert card["train_seconds"] > 0 and card["batches"] > 0 and card["metrics"]
+        total += path.stat().st_size
+    assert total <= MAX_TOTAL_BYTES
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_reproduces_its_cards_metrics(name: str, tmp_path: Path) -> None:
+    from genzoo.eval import evaluate
+
+    card = model_card(name)
+    out = tmp_path / "eval.json"
+    result = evaluate(cli_cfg("eval", f"run=zoo:{name}", "device=cpu", f"out={out}"))
+    assert result["split"] == card["split"]
+    for key, expected in card["metrics"].items():
+        got = result["metrics"][key]
+        assert got == pytest.approx(expected, rel=card["relative_tolerance"], abs=1e-4), key
+    assert json.loads(out.read_text())["metrics"] == result["metrics"]
+
+
+def test_an_unknown_shipped_name_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(UnknownModelError, match="did you mean vae_digits"):
+        shipped_checkpoint("vae_digit")
+    result = run_cli("genzoo-sample", "run=zoo:gan", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert (
+        "genzoo ships no model named 'gan'; shipped: cyclegan_photos, dcgan_digits" in result.stderr
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_commands_write_beside_a_shipped_model_under_runs_zoo(tmp_path: Path) -> None:
+    result = run_cli("genzoo-sample", "run=zoo:dcgan_digits", "n=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = sorted(p.name for p in (tmp_path / "runs/zoo/dcgan_digits/samples").iterdir())
+    assert any(name.startswith("samples_") for name in written)
+    assert not any(ZOO_DIR.glob("samples*"))  # never into the package
