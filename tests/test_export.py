@@ -92,3 +92,20 @@ def test_genzoo_export_command_writes_beside_the_run_or_where_told(tmp_path: Pat
     refused = run_cli("genzoo-export", "run=zoo:vae_digits", "format=tflite", cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "format=tflite must be one of onnx, torchscript" in refused.stderr
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_conditional_models_export_with_a_label_input(fmt: str, tmp_path: Path) -> None:
+    """Class-conditional VAE and DCGAN (no shipped model is one) take `label` beside z."""
+    from genzoo.models.dcgan import DCGAN
+    from genzoo.models.vae import VAE
+
+    for model in (
+        VAE(num_classes=10, likelihood="discretized_logistic"),
+        DCGAN(latent_dim=16, g_channels=8, d_channels=8, num_classes=10),
+    ):
+        folder = tmp_path / type(model).__name__
+        (part,) = export_model(model.eval(), fmt, folder)
+        inputs = json.loads((folder / f"export_{fmt}.json").read_text())["parts"][0]["inputs"]
+        assert list(inputs) == ["z", "label"] and inputs["label"]["dtype"] == "int64"
+        assert part.max_abs_diff <= TOLERANCE
