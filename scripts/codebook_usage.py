@@ -1,5 +1,5 @@
-"""Codebook usage of a VQ-VAE run on its held-out images, as numbers and a bar chart PNG
-(codes sorted by how often they are chosen; one chart per level):
+"""Codebook usage of a VQ-VAE run on its held-out images, as numbers and a bar chart PNG with
+labelled axes and a title (codes sorted by how often they are chosen; one chart per level):
 
     python scripts/codebook_usage.py runs/vqvae_digits/<name> --out usage.png
 """
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
-from PIL import Image, ImageDraw
 
+from genzoo.figures import code_usage
 from genzoo.networks.quantizer import statistics_of_counts
 from genzoo.utils.checkpoint import load_model
 
@@ -31,21 +32,6 @@ def code_counts(run: str) -> list[torch.Tensor]:
     return counts
 
 
-def bar_chart(counts: torch.Tensor, width: int = 512, height: int = 160) -> Image.Image:
-    """Codes sorted by frequency, one bar each, on a white canvas."""
-    ordered = counts.sort(descending=True).values
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    bar = width / len(ordered)
-    top = float(ordered[0]) or 1.0
-    for i, value in enumerate(ordered.tolist()):
-        y = height - 1 - (height - 10) * value / top
-        draw.rectangle(
-            [i * bar, y, (i + 1) * bar - (1 if bar > 3 else 0), height - 1], fill="#3465a4"
-        )
-    return image
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="a VQ-VAE run directory or .ckpt file")
@@ -56,12 +42,16 @@ def main() -> None:
     for level, level_counts in enumerate(counts):
         stats = statistics_of_counts(level_counts)
         print(json.dumps({"level": level, **{k: round(float(v), 4) for k, v in stats.items()}}))
-    if args.out:
-        charts = [bar_chart(c) for c in counts]
-        canvas = Image.new("RGB", (charts[0].width, sum(c.height + 8 for c in charts)), "white")
-        for i, chart in enumerate(charts):
-            canvas.paste(chart, (0, i * (chart.height + 8)))
-        canvas.save(args.out)
+    if args.out:  # one chart per level: usage.png, or usage_bottom.png and usage_top.png
+        out = Path(args.out)
+        names = [""] if len(counts) == 1 else ["_bottom", "_top"]
+        for name, level_counts in zip(names, counts, strict=True):
+            level = f", {name[1:]} level" if name else ""
+            code_usage(
+                level_counts,
+                out.with_name(f"{out.stem}{name}{out.suffix}"),
+                f"VQ-VAE codebook usage on held-out images{level}",
+            )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""Figures that say what they show: panels with column titles, charts with axes and a title,
+and the subject, metric and step in each PNG's metadata (its `Title` / `Description` text
+chunks), for genzoo-compare, genzoo-report and the scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig: Any, path: Path, title: str, description: str = "") -> Path:
+    """Write `fig` as PNG with its title and description in the file's metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Title": title, "Description": description or title})
+    _pyplot().close(fig)
+    return path
+
+
+def panel(
+    columns: Sequence[tuple[str, torch.Tensor]],
+    path: Path,
+    title: str,
+    description: str = "",
+    cell: float = 1.1,
+) -> Path:
+    """Images side by side: one column per (title, (B, C, H, W) in [0, 1]) entry, B rows."""
+    plt = _pyplot()
+    rows = max(len(images) for _, images in columns)
+    fig, axes = plt.subplots(
+        rows,
+        len(columns),
+        figsize=(max(3.6, cell * len(columns) + 0.4), cell * rows + 0.7),
+        squeeze=False,
+    )
+    for col, (name, images) in enumerate(columns):
+        for row in range(rows):
+            ax = axes[row][col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row < len(images):
+                image = images[row].detach().float().cpu().clamp(0, 1)
+                if image.shape[0] == 1:
+                    ax.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+                else:
+                    ax.imshow(image.permute(1, 2, 0).numpy())
+            else:
+                ax.axis("off")
+            if row == 0:
+                ax.set_title(name, fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save(fig, path, title, description)
+
+
+def grid(images: torch.Tensor, path: Path, title: str, nrow: int, description: str = "") -> Path:
+    """A grid of images (B, C, H, W) under one title (samples, an interpolation strip)."""
+    from torchvision.utils import make_grid
+
+    plt = _pyplot()
+    picture = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1)
+    height, width = picture.shape[-2:]
+    inches = min(8.0, max(3.0, 0.7 * nrow))
+    fig, ax = plt.subplots(figsize=(inches, inches * height / width + 0.5), dpi=100)
+    ax.imshow(picture.permute(1, 2, 0).numpy())
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return save(fig, path, title, description)
+
+
+def lines(
+    series: dict[str, tuple[list[float], list[float]]],
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log_y: bool = False,
+) -> Path:
+    """One line per label: (x values, y values)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o" if len(xs) < 12 else None, markersize=3, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, path, title, f"{ylabel} against {xlabel}")
+
+
+def code_usage(counts: torch.Tensor, path: Path, title: str) -> Path:
+    """A codebook's codes sorted by how often they are chosen, as bars with labelled axes."""
+    plt = _pyplot()
+    ordered = counts.sort(descending=True).values
+    share = (ordered / ordered.sum().clamp_min(1)).numpy() * 100
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    ax.bar(range(1, len(share) + 1), share, width=1.0, color="#4477aa")
+    ax.set(xlabel="code rank (most used first)", ylabel="share of positions (%)", title=title)
+    fig.tight_layout()
+    used = int((counts > 0).sum())
+    return save(fig, path, title, f"{used} of {len(counts)} codes used")

@@ -1,0 +1,95 @@
+"""genzoo-compare on a sweep's short runs, genzoo-report on the shipped checkpoints, both
+rendered in headless Chromium where it is installed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from genzoo.report_page import browser_check, chromium
+from tests.conftest import run_cli
+
+SWEEP = [
+    "-m",
+    "experiment=vae_digits",
+    "model.latent_dim=4,8",
+    "run_name=sweep",
+    "logger=csv",
+    "trainer.max_steps=4",
+    "trainer.check_val_every_n_epoch=null",
+    "trainer.val_check_interval=2",
+    "trainer.limit_val_batches=1",
+    "trainer.num_sanity_val_steps=0",
+    "model.eval_samples=16",
+    "model.iw_samples=2",
+]
+NO_CHROMIUM = "Chromium is not installed (apt install chromium): the page is not rendered"
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cwd = tmp_path_factory.mktemp("sweep")
+    result = run_cli("genzoo-train", *SWEEP, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd
+
+
+def test_compare_shows_a_sweeps_runs_side_by_side(sweep: Path) -> None:
+    folder = sweep / "runs" / "multirun" / "sweep"
+    jobs = sorted(p for p in folder.iterdir() if (p / ".hydra").is_dir())
+    assert len(jobs) == 2
+    no_logs = folder / "no_logs"
+    shutil.copytree(jobs[0] / ".hydra", no_logs / ".hydra")
+    result = run_cli("genzoo-compare", str(folder), "metric=val/neg_elbo", "output=cmp", cwd=sweep)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{no_logs} has no csv/metrics.csv" in result.stderr and "left out" in result.stderr
+    md = (sweep / "cmp" / "compare.md").read_text()
+    assert "2 run(s), sorted by val/neg_elbo (best first)" in md
+    assert "| `model.latent_dim` | " in md and "val/neg_elbo (lower is better)" in md
+    assert "paths.run_dir" not in md  # where a run lives is no difference
+    assert (sweep / "cmp" / "charts" / "val_neg_elbo.png").is_file()
+    with Image.open(sweep / "cmp" / "charts" / "val_neg_elbo.png") as chart:
+        assert chart.text["Title"].startswith("val/neg_elbo")
+    assert len(list((sweep / "cmp" / "images").glob("*_samples.png"))) == 2
+    if chromium():
+        check = browser_check(sweep / "cmp" / "compare.html", sweep / "cmp" / "shot.png")
+        count = sum(1 for _ in (sweep / "cmp").glob("**/*.png")) - 1
+        assert check == f"images loaded: {count} of {count}"
+
+
+def test_compare_refuses_what_it_cannot_compare(sweep: Path) -> None:
+    job = next((sweep / "runs" / "multirun" / "sweep").glob("[0-9]*"))
+    for args, expected in [
+        ([str(job), "metric=val/psnr"], "metric=val/psnr: none of the runs logged it"),
+        (["nowhere"], "nowhere: no such run, run group or sweep folder"),
+        ([str(job), "colour=red"], "colour= is not an option of genzoo-compare"),
+    ]:
+        result = run_cli("genzoo-compare", *args, "output=refused", cwd=sweep)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert expected in result.stderr
+    assert not (sweep / "refused").exists()
+
+
+def test_report_from_the_shipped_checkpoints(tmp_path: Path) -> None:
+    result = run_cli("genzoo-report", "output=report", cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "report" / "report.html").read_text()
+    for heading in ["Super-resolution x4", "VAE (zoo:vae_digits)", "StyleGAN (zoo:stylegan_digits)",
+                    "VQ-VAE prior", "Pix2Pix", "CycleGAN"]:  # fmt: skip
+        assert heading in page
+    assert "21.59 / 0.6423" in page and "SRResNet" in page
+    figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
+    assert "stylegan_truncation.png" in figures and "vqvae_code_usage.png" in figures
+    with Image.open(tmp_path / "report" / "figures" / "vqvae_code_usage.png") as chart:
+        assert "codes used" in chart.text["Description"]
+    if not chromium():
+        pytest.skip(NO_CHROMIUM)
+    shot = tmp_path / "report" / "report_first_screen.png"
+    with Image.open(shot) as image:
+        assert image.size == (1280, 900)
+        assert len(set(image.convert("L").resize((64, 45)).getdata())) > 20  # not blank
+    assert f"images loaded: {len(figures)} of {len(figures)}" in result.stderr
+    assert (tmp_path / "report" / "report.pdf").stat().st_size > 10_000
