@@ -3,7 +3,7 @@
     python scripts/bench_ddp.py                      # dcgan_digits and stylegan_digits, ddp_cpu
     python scripts/bench_ddp.py --trainer ddp        # on the GPUs of this machine
 
-Mechanisms (README, "DDP"):
+Mechanisms (docs/cli.md, "DDP"):
 - `genzoo`: each player's gradients averaged in one flat all-reduce before its optimizer
   step, DDP's reducer idle (the default).
 - `find_unused`: DDP's reducer with `find_unused_parameters=true`: it all-reduces after every

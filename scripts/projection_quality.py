@@ -1,4 +1,4 @@
-"""How well the shipped digit GANs invert held-out digits (README, "GAN inversion").
+"""How well the shipped digit GANs invert held-out digits (docs/api.md, "GAN inversion").
 
     python scripts/projection_quality.py [--images 64] [--steps 500]
 

@@ -1,4 +1,4 @@
-"""The reference points of the README's SWD table: the held-out split of each embedded set
+"""The reference points of the SWD table in docs/metrics.md: the held-out split of each embedded set
 against training images, other held-out crops, uniform noise and an untrained DCGAN.
 
     python scripts/swd_reference.py

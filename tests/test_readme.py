@@ -1,5 +1,6 @@
-"""The README's command blocks, run as written on the embedded data with their step counts
-shrunk, each block in a folder of its own: the README cannot drift from the code.
+"""The command blocks of README.md and docs/*.md, run as written on the embedded data with their
+step counts shrunk, each block in a folder of its own: the documentation cannot drift from the
+code. Every relative link and image path in them exists.
 
 A command that needs a GPU, a download or a cluster cannot run here; its keys and group
 options are still checked as genzoo-train / -eval check them before running.
@@ -19,7 +20,9 @@ from genzoo.data.kinds import EMBEDDED, check_model_fits_data
 from genzoo.utils.cli import check_command_line, overrides_of
 from tests.conftest import compose_train, run_cli
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # Folders of the user's own images the README's commands name.
 USER_FOLDERS = ("my_digits", "photos", "labels", "my_labels", "my_photos")
 # Overrides that make a training command take seconds; max_steps is set per command.
@@ -36,7 +39,8 @@ SHRINK_MODEL = {"eval_samples": "16", "iw_samples": "2"}
 def command_blocks() -> list[list[str]]:
     """Each ```bash block's genzoo commands: continuation lines joined, comments dropped."""
     blocks = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.S):
+    text = "".join(page.read_text() for page in PAGES)
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         text = block.replace("\\\n", " ")
         commands = []
         for line in text.splitlines():
@@ -139,7 +143,9 @@ def test_the_readme_has_command_blocks_that_run_here() -> None:
     assert len(runnable) >= 30, runnable
 
 
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+PYTHON_BLOCKS = [
+    block for page in PAGES for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+]
 
 
 @pytest.mark.parametrize("number", range(len(PYTHON_BLOCKS)))
@@ -147,8 +153,25 @@ def test_readme_python_block_runs(number: int, tmp_path: Path, monkeypatch) -> N
     """The Python API as the README shows it, on the shipped models."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GENZOO_RUNS", str(tmp_path / "runs"))
-    exec(compile(PYTHON_BLOCKS[number], f"README.md python block {number}", "exec"), {})
+    exec(compile(PYTHON_BLOCKS[number], f"python block {number}", "exec"), {})
 
 
 def test_the_readme_shows_the_python_api() -> None:
-    assert any("genzoo.load(" in block for block in PYTHON_BLOCKS)
+    assert "genzoo.load(" in README.read_text() and len(PYTHON_BLOCKS) >= 2
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_relative_link_and_image_exists(page: Path) -> None:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # code is not a link
+    targets = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", text)
+    local = [t.split("#")[0] for t in targets if not re.match(r"[a-z]+://|#|mailto:", t)]
+    missing = [t for t in local if not (page.parent / t).exists()]
+    assert not missing, f"{page.name} links to missing files: {missing}"
+    assert page == README or local or "](" not in text  # the scan sees the page's links
+
+
+def test_the_readme_is_a_front_page_and_links_every_doc() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) < 120
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in text, page.name

@@ -1,6 +1,6 @@
 """genzoo: a PyTorch Lightning + Hydra model zoo of deep generative image models.
 
-The Python API (README, "Python API"):
+The Python API (docs/api.md):
 
     import genzoo
     genzoo.list_models()                      # the shipped trained models

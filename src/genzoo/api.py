@@ -1,6 +1,6 @@
 """The Python API behind `genzoo.load`: a trained model's contract (models/base.py) with inputs a
 user has at hand (PIL images, tensors in [0, 1] or uint8, one image or a batch) and one clear
-error for a request the family cannot serve (README, "Python API").
+error for a request the family cannot serve (docs/api.md).
 
     import genzoo
     m = genzoo.load("dcgan_digits")            # a shipped model, a run directory or a .ckpt

@@ -115,7 +115,7 @@ class AdversarialModel(GenerativeModel):
         """Under DDP, average each player's gradients just before its optimizer step
         (`average_gradients`) instead of in DDP's reducer, which expects one backward pass over
         all parameters per step, not several over one player's. With
-        `trainer.strategy.find_unused_parameters=true` the reducer is kept (README, "DDP")."""
+        `trainer.strategy.find_unused_parameters=true` the reducer is kept (docs/cli.md, "DDP")."""
         wrapper = self.trainer.strategy.model
         if isinstance(wrapper, DistributedDataParallel) and not wrapper.find_unused_parameters:
             self._ddp_no_sync = wrapper.no_sync

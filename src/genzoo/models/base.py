@@ -148,7 +148,7 @@ class GenerativeModel(L.LightningModule):
     # ----- training plumbing shared by families --------------------------------------
     def apply_memory_format(self) -> None:
         """model.channels_last: 4-D weights and image batches in NHWC, which the CPU's and
-        the GPU's convolution kernels run faster for some networks (README, Benchmarks)."""
+        the GPU's convolution kernels run faster for some networks (docs/benchmarks.md)."""
         if not self.channels_last:
             return
         # 4-D tensors only: Module.to(memory_format=...) refuses the 5-D weights StyleGAN keeps.

@@ -9,7 +9,7 @@ rate. Manual optimization with two optimizers, one per role, each over both netw
 role; Adam's steps are per parameter, so this is the paper's update.
 
 The embedded task's held-out batches are aligned (`'aligned'` in the batch): G(A) and F(B) are
-then scored against the true mapping, beside the identity baseline (README).
+then scored against the true mapping, beside the identity baseline (docs/translation.md).
 """
 
 from __future__ import annotations

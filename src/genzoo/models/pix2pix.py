@@ -15,7 +15,7 @@ as they are; dropout draws from a fixed seed, so a translation is repeatable).
 metric says which one it used (`metric_notes`).
 
 `gan_weight=0` trains the same generator by L1 alone: the baseline the GAN term is measured
-against (README, "Image-to-image translation").
+against (docs/translation.md).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ prior over the frozen first stage's code maps, then samples decoded through its 
 
 `model.first_stage` names the VQ-VAE run (or checkpoint). Its weights are copied into this
 module (so a prior run samples on its own) and its checkpoint's sha256 is kept: a resume whose
-first stage changed is refused. Codes are encoded on the fly from each batch (README,
-"VQ-VAE": measured cheap next to the prior's step, and random crops stay random).
+first stage changed is refused. Codes are encoded on the fly from each batch (docs/vqvae.md:
+measured cheap next to the prior's step, and random crops stay random).
 
 Metrics: prior NLL in bits per code; the two-stage bound -log2 p(x) <= -log2 p(z) -
 log2 p(x | z) with z the encoder's codes (a deterministic q, so no entropy term), in bits per

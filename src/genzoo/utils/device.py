@@ -16,7 +16,7 @@ def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX); None where unknown.
 
     Without them PyTorch emulates bfloat16 and bf16-mixed runs many times slower than fp32
-    (README, "Speed: precision and memory format")."""
+    (docs/benchmarks.md, "Speed: precision and memory format")."""
     try:
         with open(cpuinfo) as fh:
             flags = next((line for line in fh if line.startswith("flags")), "")

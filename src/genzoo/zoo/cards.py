@@ -72,7 +72,7 @@ def write_zoo_page(path: Path) -> None:
         "genzoo-eval run=zoo:vae_digits",
         "```",
         "",
-        'or from Python, `genzoo.load("dcgan_digits")` (README, Python API). Each is the last',
+        'or from Python, `genzoo.load("dcgan_digits")` (docs/api.md). Each is the last',
         "checkpoint of its recipe, seed 0, rebuilt by `python scripts/build_zoo.py all`; its card",
         "(`src/genzoo/zoo/<name>.md`, `.json`) holds the held-out metrics that `genzoo-eval`",
         "measured on the shipped file, which `tests/test_zoo.py` reproduces.",
