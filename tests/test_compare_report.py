@@ -93,3 +93,17 @@ def test_report_from_the_shipped_checkpoints(tmp_path: Path) -> None:
         assert len(set(image.convert("L").resize((64, 45)).getdata())) > 20  # not blank
     assert f"images loaded: {len(figures)} of {len(figures)}" in result.stderr
     assert (tmp_path / "report" / "report.pdf").stat().st_size > 10_000
+
+
+def test_panels_get_column_titles_and_metadata(tmp_path: Path) -> None:
+    import torch
+
+    from genzoo.figures import label_columns, save_png
+
+    panel = label_columns(torch.zeros(3, 20, 90), ["A", "G(A)", "true B"])
+    assert panel.shape == (3, 34, 90)
+    header = panel[:, :14]
+    assert float(header.min()) < 0.5 < float(header.max())  # dark text on white
+    save_png(panel, tmp_path / "p.png", "translate_AtoB, batch 4", "columns: A | G(A) | true B")
+    with Image.open(tmp_path / "p.png") as image:
+        assert image.text["Description"] == "columns: A | G(A) | true B"

@@ -65,6 +65,11 @@ def test_logger_none_logs_nothing_but_keeps_checkpoints(make_cfg, tmp_path: Path
     assert not (run / "csv").exists() and not (run / "wandb").exists()
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "images" / "samples_latest.png").is_file()
+    from PIL import Image
+
+    with Image.open(run / "images" / "samples_latest.png") as image:  # says what it shows
+        assert "samples from seed 0" in image.text["Description"]
+        assert image.text["Title"].startswith("samples, batch ")
 
 
 def test_wandb_logger_is_built_without_the_deprecated_anonymous_setting(make_cfg, tmp_path) -> None:

@@ -115,3 +115,32 @@ def code_usage(counts: torch.Tensor, path: Path, title: str) -> Path:
     fig.tight_layout()
     used = int((counts > 0).sum())
     return save(fig, path, title, f"{used} of {len(counts)} codes used")
+
+
+def label_columns(grid: torch.Tensor, titles: Sequence[str], header: int = 14) -> torch.Tensor:
+    """A (3, H, W) panel grid of len(titles) equal columns with a white title row above it."""
+    from PIL import Image, ImageDraw
+    from torchvision.transforms.functional import pil_to_tensor, to_pil_image
+
+    body = to_pil_image(grid.detach().float().cpu().clamp(0, 1))
+    canvas = Image.new("RGB", (body.width, body.height + header), "white")
+    canvas.paste(body, (0, header))
+    draw = ImageDraw.Draw(canvas)
+    width = body.width / len(titles)
+    for i, title in enumerate(titles):
+        left, _, right, _ = draw.textbbox((0, 0), title)
+        draw.text((i * width + (width - (right - left)) / 2, 1), title, fill="black")
+    return pil_to_tensor(canvas).float() / 255
+
+
+def save_png(image: torch.Tensor, path: Path, title: str, description: str) -> Path:
+    """A (C, H, W) image in [0, 1] as PNG with its title and description as text chunks."""
+    from PIL.PngImagePlugin import PngInfo
+    from torchvision.transforms.functional import to_pil_image
+
+    info = PngInfo()
+    info.add_text("Title", title)
+    info.add_text("Description", description)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil_image(image.detach().float().cpu().clamp(0, 1)).save(path, pnginfo=info)
+    return path

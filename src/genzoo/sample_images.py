@@ -18,6 +18,7 @@ from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid, save_image
 
 from genzoo.errors import GenzooError
+from genzoo.figures import save_png
 from genzoo.models.base import GenerativeModel
 from genzoo.utils.checkpoint import checkpoint_batches, load_model
 from genzoo.utils.console import quiet_console
@@ -242,6 +243,7 @@ def sample(cfg: DictConfig) -> dict[str, str]:
     out_dir = Path(cfg.out_dir) if cfg.out_dir else run_dir / "samples"
     seeds = [int(s) for s in cfg.seeds] if cfg.seeds else None
     step = f"step{checkpoint_batches(meta):07d}"
+    run_label = str(cfg.run)  # said in each PNG's metadata: what it shows, of which run
     stem = f"{step}_{_seed_tag(cfg, seeds)}{_option_tag(cfg)}"
     written: dict[str, str] = {}
     n = len(seeds) if seeds else int(cfg.n)
@@ -266,7 +268,10 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         images = images.cpu()
         if cfg.grid:
             written["samples"] = str(out_dir / f"samples_{stem}.png")
-            save_image(make_grid(images, nrow=nrow), written["samples"])
+            what = f"{len(images)} samples of {run_label} ({step}), " + (
+                f"seeds {seeds}" if seeds else f"seed {cfg.seed}"
+            )
+            save_png(make_grid(images, nrow=nrow), Path(written["samples"]), "samples", what)
         if cfg.individual:
             folder = out_dir / f"samples_{stem}"
             folder.mkdir(exist_ok=True)
@@ -278,7 +283,12 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         recon = torch.cat([model.reconstruct(c.to(device)).cpu() for c in x.split(256)])
         rec_stem = f"{step}_{source_tag(str(cfg.reconstruct))}_n{len(x)}"
         written["reconstructions"] = str(out_dir / f"reconstructions_{rec_stem}.png")
-        save_image(reconstruction_grid(x.cpu(), recon), written["reconstructions"])
+        save_png(
+            reconstruction_grid(x.cpu(), recon),
+            Path(written["reconstructions"]),
+            "reconstructions",
+            f"{run_label} ({step}): rows of originals, each followed by its reconstructions",
+        )
         if cfg.individual and sources is not None:
             folder = out_dir / f"reconstructions_{rec_stem}"
             folder.mkdir(exist_ok=True)
@@ -294,7 +304,12 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         ]
         interp_stem = f"{step}_seed{base}_rows{len(rows)}x{steps}{_option_tag(cfg)}"
         written["interpolations"] = str(out_dir / f"interpolations_{space}_{interp_stem}.png")
-        save_image(make_grid(torch.cat(rows), nrow=steps), written["interpolations"])
+        save_png(
+            make_grid(torch.cat(rows), nrow=steps),
+            Path(written["interpolations"]),
+            f"interpolations in {space}",
+            f"{run_label} ({step}): one row per seed pair, {steps} steps in {space}",
+        )
         if cfg.gif:
             written["gif"] = str(out_dir / f"interpolations_{space}_{interp_stem}.gif")
             _write_gif(rows[0], Path(written["gif"]))
@@ -308,7 +323,13 @@ def sample(cfg: DictConfig) -> dict[str, str]:
         written["style_mix"] = str(
             out_dir / f"style_mix_{step}_{mix}{layers}{_option_tag(cfg)}.png"
         )
-        save_image(_style_mix_grid(model, cfg, options), written["style_mix"])
+        save_png(
+            _style_mix_grid(model, cfg, options),
+            Path(written["style_mix"]),
+            "style mixing",
+            f"{run_label} ({step}): rows {list(cfg.style_mix_rows)}' styles with w layers "
+            f"{list(cfg.style_mix_layers or [])} from columns {list(cfg.style_mix_cols)}",
+        )
     for kind, path in written.items():
         log.info("%s: %s", kind, path)
     if unreadable:

@@ -8,9 +8,10 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import make_grid
 
 from genzoo.callbacks.console import batches_done
+from genzoo.figures import label_columns, save_png
 from genzoo.models.base import GenerativeModel
 from genzoo.networks.srresnet import bicubic_upscale
 
@@ -44,6 +45,9 @@ class ImageGridLogger(L.Callback):
         self.interpolation_steps, self.interpolation_rows = interpolation_steps, interpolation_rows
         self._fixed_batch: dict[str, torch.Tensor] | None = None
         self._last_logged_step = -1
+        # What each grid shows: column titles drawn above panels, a caption in the PNG's metadata.
+        self.column_titles: dict[str, list[str]] = {"upscaled": ["LR", "bicubic", "SR", "HR"]}
+        self.captions: dict[str, str] = {}
 
     def _reference_batch(self, trainer: L.Trainer) -> dict[str, torch.Tensor] | None:
         datamodule = getattr(trainer, "datamodule", None)
@@ -57,9 +61,17 @@ class ImageGridLogger(L.Callback):
         return self._fixed_batch
 
     def grids(self, trainer: L.Trainer, model: GenerativeModel) -> dict[str, torch.Tensor]:
-        """name -> a (3, H, W) grid in [0, 1]."""
+        """name -> a (3, H, W) grid in [0, 1]; what each shows is in `self.captions`."""
         out: dict[str, torch.Tensor] = {}
         nrow = max(1, int(self.num_samples**0.5))
+        self.captions = {
+            "samples": f"{self.num_samples} samples from seed {self.seed}",
+            "reconstructions": "held-out images, each row of originals followed by its "
+            "reconstructions",
+            "interpolations": f"{self.interpolation_rows} interpolations between seed pairs, "
+            "one per row",
+            "upscaled": "held-out crops, one per row",
+        }
         if model.supports("sample"):
             out["samples"] = make_grid(
                 model.sample(self.num_samples, seed=self.seed).cpu(), nrow=nrow
@@ -128,11 +140,16 @@ class ImageGridLogger(L.Callback):
             # One image at a time: at 256 px a batch of eight would set the run's peak memory.
             y = torch.cat([model.translate(image[None], direction) for image in x])
             columns = [x, y]
+            titles = [source, f"G({source})"] if both_ways else ["input", "output"]
             if both_ways:
                 back = f"{target}to{source}"
                 columns.append(torch.cat([model.translate(image[None], back) for image in y]))
+                titles.append(f"F(G({source}))")
             if aligned:
                 columns.append(batch[target][:8].to(model.device))
+                titles.append(f"true {target}" if both_ways else "target")
+            self.column_titles[f"translate_{direction}"] = titles
+            self.captions[f"translate_{direction}"] = f"held-out images, {direction}, one per row"
             rows = torch.stack(columns, 1).flatten(0, 1)  # image by image, column by column
             panels[f"translate_{direction}"] = make_grid(
                 rows.cpu(), nrow=len(columns), padding=2, pad_value=1.0
@@ -154,8 +171,16 @@ class ImageGridLogger(L.Callback):
             model.train(was_training)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for name, grid in grids.items():
-            save_image(grid, self.out_dir / f"{name}_step{batch:07d}.png")
-            save_image(grid, self.out_dir / f"{name}_latest.png")
+            titles = self.column_titles.get(name)
+            picture = label_columns(grid, titles) if titles else grid
+            what = f"{name} after {batch} batches: {self.captions.get(name, name)}"
+            if titles:
+                what += f"; columns: {' | '.join(titles)}"
+            for path in (
+                self.out_dir / f"{name}_step{batch:07d}.png",
+                self.out_dir / f"{name}_latest.png",
+            ):
+                save_png(picture, path, title=f"{name}, batch {batch}", description=what)
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
                     logger.log_image(key=f"images/{name}", images=[grid], step=step)

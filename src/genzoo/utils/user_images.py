@@ -133,7 +133,7 @@ def convert_user_images(
     `device` through `convert`, written to `output/<relative path>/<stem>_<suffix>.png`.
     Unreadable files are skipped, then reported together (ImagesSkipped, exit code 1).
     Returns input -> output path."""
-    from torchvision.utils import save_image
+    from genzoo.figures import save_png
 
     files = input_files(spec)
     out_dir = Path(output).expanduser()
@@ -155,7 +155,7 @@ def convert_user_images(
         relative = file.relative_to(root) if root.is_dir() else Path(file.name)
         target = out_dir / relative.parent / f"{relative.stem}_{suffix}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_image(y.cpu(), target)
+        save_png(y[0], target, suffix, f"{suffix} of {file}")
         written[str(file)] = str(target)
         log.info(
             "[%d/%d] %s (%dx%d) -> %s (%dx%d), %.1f s",
