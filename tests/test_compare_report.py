@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from genzoo.report_page import browser_check, chromium
+from genzoo.browser import browser_check, chromium
 from tests.conftest import run_cli
 
 SWEEP = [
@@ -56,8 +56,11 @@ def test_compare_shows_a_sweeps_runs_side_by_side(sweep: Path) -> None:
     assert len(list((sweep / "cmp" / "images").glob("*_samples.png"))) == 2
     if chromium():
         check = browser_check(sweep / "cmp" / "compare.html", sweep / "cmp" / "shot.png")
-        count = sum(1 for _ in (sweep / "cmp").glob("**/*.png")) - 1
+        count = sum(1 for _ in (sweep / "cmp").glob("**/*.png")) - 2  # not the screenshots
         assert check == f"images loaded: {count} of {count}"
+        assert f"images loaded: {count} of {count}" in result.stderr
+        with Image.open(sweep / "cmp" / "compare_first_screen.png") as shot:
+            assert shot.size == (1280, 900)
 
 
 def test_compare_refuses_what_it_cannot_compare(sweep: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from genzoo.browser import IMAGE_CHECK, browser_check
 from genzoo.errors import ConfigError
 from genzoo.metrics.directions import direction_of, feature_network_of, higher_is_better
 
@@ -151,7 +152,14 @@ def compare(specs: list[str], output: Path, metric: str | None, runs_root: Path)
     (output / "compare.md").write_text(page.markdown())
     target = output / "compare.html"
     target.write_text(page.html())
-    log.info("compared %d run(s) on %d metric(s): %s", len(runs), len(metrics), target)
+    images_loaded = browser_check(target, output / "compare_first_screen.png")
+    log.info(
+        "compared %d run(s) on %d metric(s): %s (%s)",
+        len(runs),
+        len(metrics),
+        target,
+        images_loaded or "Chromium not installed: not rendered",
+    )
     return target
 
 
@@ -282,14 +290,3 @@ final / best.</p>
 <h2>Metrics against steps</h2><div class="row">{charts}</div><h2>Latest images</h2>{images}
 {IMAGE_CHECK}</body></html>
 """
-
-
-# Counts the page's images that loaded, for the headless-browser check (tests, genzoo-report).
-IMAGE_CHECK = """<p id="image-check">checking images</p><script>
-window.addEventListener('load', () => {
-  const images = Array.from(document.images);
-  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
-  document.getElementById('image-check').textContent =
-    `images loaded: ${images.length - broken.length} of ${images.length}` +
-    (broken.length ? `; broken: ${broken.join(', ')}` : '');
-});</script>"""

@@ -12,8 +12,6 @@ import contextlib
 import html
 import io
 import logging
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 import torch
 
 from genzoo import figures
-from genzoo.compare_runs import IMAGE_CHECK
+from genzoo.browser import IMAGE_CHECK, browser_check
 from genzoo.errors import ConfigError
 
 log = logging.getLogger("genzoo")
@@ -308,30 +306,6 @@ def sr_sentence(ours: dict[str, tuple[float, float]]) -> str:
         "content loss uses a randomly initialised VGG where the paper's uses ImageNet weights. "
         + verdict
     )
-
-
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-def browser_check(page: Path, screenshot: Path, pdf: Path | None = None) -> str | None:
-    """Render `page` headless: a first-screen screenshot, optionally a PDF, and the page's own
-    count of loaded images ("images loaded: N of M"); None where Chromium is absent."""
-    browser = chromium()
-    if browser is None:
-        return None
-    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    url = page.resolve().as_uri()
-    run = {"capture_output": True, "text": True, "timeout": 120}
-    subprocess.run([*base, "--window-size=1280,900", f"--screenshot={screenshot}", url], **run)  # type: ignore[call-overload]
-    if pdf is not None:
-        subprocess.run([*base, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", url], **run)  # type: ignore[call-overload]
-    dom = subprocess.run([*base, "--virtual-time-budget=5000", "--dump-dom", url], **run)  # type: ignore[call-overload]
-    start = dom.stdout.find("images loaded:")
-    return dom.stdout[start : dom.stdout.find("<", start)] if start >= 0 else "no image count"
 
 
 def make_report(references: list[str], output: Path) -> dict[str, Any]:
