@@ -110,3 +110,13 @@ def test_panels_get_column_titles_and_metadata(tmp_path: Path) -> None:
     save_png(panel, tmp_path / "p.png", "translate_AtoB, batch 4", "columns: A | G(A) | true B")
     with Image.open(tmp_path / "p.png") as image:
         assert image.text["Description"] == "columns: A | G(A) | true B"
+
+
+def test_report_of_a_run_evaluates_it_and_says_what_was_not_given(sweep: Path) -> None:
+    job = next((sweep / "runs" / "multirun" / "sweep").glob("[0-9]*"))
+    result = run_cli("genzoo-report", f"runs={job}", "output=one", cwd=sweep, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (sweep / "one" / "report.html").read_text()
+    assert f"Made from the runs {job}" in page and f"VAE ({job})" in page
+    assert "No SRResNet or SRGAN run was given." in page and "No run of this family" in page
+    assert list((sweep / "one" / "metrics").glob("VAE_*.json"))  # genzoo-eval ran on it

@@ -15,7 +15,8 @@ from genzoo.errors import ConfigError, exit_on_user_error
 
 USAGE = """genzoo-report: one HTML page (and a PDF where Chromium is installed) that reproduces the
 lecture's figures and tables: the SR table beside the lecture's, VAE / GAN / StyleGAN / VQ-VAE /
-Pix2Pix / CycleGAN figures, each with its held-out metrics measured now.
+Pix2Pix / CycleGAN figures, each with its held-out metrics (genzoo-eval of each run; a shipped
+model's from its card).
 
 Usage: genzoo-report [runs=RUN,RUN,...] [output=DIR]
 

@@ -346,6 +346,8 @@ def make_report(references: list[str], output: Path) -> dict[str, Any]:
     }
     if sr:
         report.super_resolution(sr)
+    else:
+        report.add(Section("Super-resolution x4", "No SRResNet or SRGAN run was given."))
     for family in FAMILY_ORDER:
         if family in loaded:
             handlers[family](*loaded[family])
