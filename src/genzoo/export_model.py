@@ -10,6 +10,7 @@ export leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -166,6 +167,7 @@ def _write(part: ExportPart, fmt: str, path: Path) -> dict[str, list[str]]:
     return {name: list(found.values()) for name, found in axes.items()}
 
 
+@functools.cache
 def register_antialiased_bicubic() -> None:
     """ONNX for torch's antialiased bicubic upsampling (SRResNet's bicubic skip), which the
     exporter lacks: Resize with Keys' a = -0.5, taps outside the image dropped and the rest

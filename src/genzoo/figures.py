@@ -88,8 +88,9 @@ def lines(
     xlabel: str,
     ylabel: str,
     log_y: bool = False,
+    legend: bool = True,
 ) -> Path:
-    """One line per label: (x values, y values)."""
+    """One line per label: (x values, y values); a legend where there are several."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     for label, (xs, ys) in series.items():
@@ -98,7 +99,7 @@ def lines(
     if log_y:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    if len(series) > 1:
+    if legend and len(series) > 1:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return save(fig, path, title, f"{ylabel} against {xlabel}")

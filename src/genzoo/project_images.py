@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig
-from PIL import Image
 
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import open_image
 from genzoo.data.transforms import pil_to_tensor
 from genzoo.errors import ConfigError
+from genzoo.figures import lines
 from genzoo.projection import DISTANCES, Projection, project, psnr, supports_projection
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
@@ -165,16 +165,13 @@ def write_curves(losses: torch.Tensor, names: list[str], out_dir: Path) -> None:
         writer.writerow(["step", *names])
         for step, row in enumerate(losses.tolist(), 1):
             writer.writerow([step, *(f"{v:.6g}" for v in row)])
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.plot(range(1, len(losses) + 1), losses.numpy(), alpha=0.6, linewidth=1)
-    ax.set(xlabel="step", ylabel="projection loss (per image)", yscale="log")
-    ax.set_title(f"GAN projection: {len(names)} image(s)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "losses.png")
-    plt.close(fig)
-    Image.open(out_dir / "losses.png").verify()
+    steps = [float(step) for step in range(1, len(losses) + 1)]
+    lines(
+        {name: (steps, losses[:, i].tolist()) for i, name in enumerate(names)},
+        out_dir / "losses.png",
+        f"GAN projection: {len(names)} image(s)",
+        "step",
+        "projection loss (per image)",
+        log_y=True,
+        legend=len(names) <= 10,  # a key for a handful of images, not for a folder of them
+    )

@@ -22,6 +22,7 @@ import torch
 from genzoo import figures
 from genzoo.browser import IMAGE_CHECK, browser_check
 from genzoo.errors import ConfigError
+from genzoo.utils.user_images import validation_batch
 
 log = logging.getLogger("genzoo")
 
@@ -54,16 +55,6 @@ def card_result(card: dict[str, Any]) -> dict[str, Any]:
     return {"metrics": card["metrics"], "notes": card.get("notes", {}), "split": card["split"]}
 
 
-def held_out_batch(meta: dict[str, Any], n: int) -> dict[str, torch.Tensor]:
-    """The first n held-out items of the model's own data, as one batch."""
-    from hydra.utils import instantiate
-
-    datamodule = instantiate(meta["config"]["data"], _convert_="all")
-    datamodule.setup("validate")
-    batch = next(iter(datamodule.val_dataloader()))
-    return {k: v[:n] for k, v in batch.items() if isinstance(v, torch.Tensor)}
-
-
 def _notes(result: dict[str, Any]) -> str:
     notes = result.get("notes", {})
     network = notes.get("feature_network")
@@ -90,7 +81,7 @@ class Report:
 
     # ----- one section per family -----------------------------------------------------
     def vae(self, ref: str, m: Any, result: dict[str, Any]) -> None:
-        x = held_out_batch(m.meta, 8)["image"]
+        x = validation_batch(m.meta, 8)["image"]
         figures.grid(m.sample(32, seed=0), self.fig("vae_samples.png"), "VAE samples (seed 0)", 8)
         figures.panel(
             [("input", x), ("reconstruction", m.reconstruct(x))],
@@ -147,15 +138,16 @@ class Report:
         )
 
     def vqvae(self, ref: str, m: Any, result: dict[str, Any]) -> None:
-        x = held_out_batch(m.meta, 8)["image"]
+        x = validation_batch(m.meta, 8)["image"]
         figures.panel(
             [("input", x), ("reconstruction", m.reconstruct(x))],
             self.fig("vqvae_reconstructions.png"),
             "VQ-VAE: held-out images and their reconstructions from codes",
         )
-        counts = torch.zeros(int(m.hparams["num_codes"]))
-        for codes in m.encode(held_out_batch(m.meta, 512)["image"])[:1]:
-            counts += torch.bincount(codes.flatten().cpu(), minlength=len(counts)).float()
+        bottom = m.encode(validation_batch(m.meta, 512)["image"])[0]
+        counts = torch.bincount(
+            bottom.flatten().cpu(), minlength=int(m.hparams["num_codes"])
+        ).float()
         figures.code_usage(
             counts, self.fig("vqvae_code_usage.png"), "VQ-VAE codebook usage (held-out)"
         )
@@ -181,7 +173,7 @@ class Report:
         )
 
     def translation(self, ref: str, m: Any, result: dict[str, Any]) -> None:
-        batch = held_out_batch(m.meta, 4)
+        batch = validation_batch(m.meta, 4)
         if m.family == "CycleGAN":
             a, b = batch["A"], batch["B"]
             fake = m.translate(a, "AtoB")
@@ -227,7 +219,7 @@ class Report:
                     f"{mine[0]:.2f} / {mine[1]:.4f}" if mine else "no run",
                 ]
             )
-        batch = held_out_batch(first[1].meta, 2)
+        batch = validation_batch(first[1].meta, 2)
         lr, hr = batch["lr"], batch["hr"]
         scale = int(first[1].hparams["scale"])
         columns = [("LR", torch.nn.functional.interpolate(lr, scale_factor=scale, mode="nearest"))]

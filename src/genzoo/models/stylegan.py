@@ -24,7 +24,7 @@ from genzoo.models.base import OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_unit
 from genzoo.networks.augment import diff_augment
 from genzoo.networks.deploy import ExportPart, InputSpec, StyleLatentToImage
-from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator
+from genzoo.networks.stylegan import StyleDiscriminator, StyleGenerator, truncate
 from genzoo.utils.distributed import mean_over_processes
 
 
@@ -169,7 +169,7 @@ class StyleGAN(GANModel):
         g = self.generator_ema
         z = seeded_latents(self.latent_dim, len(seeds), 0, seeds, self.device)
         w = g.mapping(z)
-        w = g.mapping.w_avg + truncation * (w - g.mapping.w_avg)  # truncation trick
+        w = truncate(w, g.mapping.w_avg, truncation)
         return g.broadcast(w)
 
     @torch.no_grad()
@@ -209,7 +209,7 @@ class StyleGAN(GANModel):
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
         if space == "z":
             w = g.mapping(slerp_latents(self.latent_dim, steps, seed_a, seed_b, self.device))
-            w = g.mapping.w_avg + truncation * (w - g.mapping.w_avg)
+            w = truncate(w, g.mapping.w_avg, truncation)
         elif space == "w":
             w_a, w_b = self._ws_for_seeds([seed_a, seed_b], truncation)[:, 0]
             w = torch.lerp(w_a[None], w_b[None], t)

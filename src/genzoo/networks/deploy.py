@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from einops import repeat
 from torch import nn
 
+from genzoo.networks.stylegan import truncate
 from genzoo.networks.vae import likelihood_mean
 
 
@@ -105,7 +106,7 @@ class StyleLatentToImage(nn.Module):
 
     def forward(self, z: torch.Tensor, truncation: torch.Tensor) -> torch.Tensor:
         w = self.mapping(z)
-        w = self.mapping.w_avg + truncation * (w - self.mapping.w_avg)
+        w = truncate(w, self.mapping.w_avg, truncation)
         ws = repeat(w, "b d -> b n d", n=self.num_ws)
         return signed_to_unit(self.synthesis(ws, "const"))
 

@@ -232,6 +232,11 @@ class SynthesisNetwork(nn.Module):
         return rgb
 
 
+def truncate(w: torch.Tensor, w_avg: torch.Tensor, psi: float | torch.Tensor) -> torch.Tensor:
+    """The truncation trick (StyleGAN sec. 3.3): w pulled towards the mean w by psi."""
+    return w_avg + psi * (w - w_avg)
+
+
 class StyleGenerator(nn.Module):
     """Mapping + synthesis. `forward(z)` is the plain path; the model adds truncation and mixing."""
 

@@ -71,16 +71,22 @@ def images_from_files(
     return torch.stack(images), used, unreadable
 
 
-def validation_images(meta: dict, n: int) -> torch.Tensor:
-    """The first n validation images of the run's dataset."""
+def validation_batch(meta: dict, n: int) -> dict[str, torch.Tensor]:
+    """The first n validation items of the run's dataset, as one batch (its tensor keys)."""
     from hydra.utils import instantiate
 
     datamodule = instantiate(meta["config"]["data"], _convert_="all")
     datamodule.setup("validate")
     batches = math.ceil(n / datamodule.batch_size)
     loader = datamodule.val_dataloader()
-    images = torch.cat([b["image"] for _, b in zip(range(batches), loader, strict=False)])
-    return images[:n]
+    taken = [b for _, b in zip(range(batches), loader, strict=False)]
+    keys = [k for k, v in taken[0].items() if isinstance(v, torch.Tensor)]
+    return {k: torch.cat([b[k] for b in taken])[:n] for k in keys}
+
+
+def validation_images(meta: dict, n: int) -> torch.Tensor:
+    """The first n validation images of the run's dataset."""
+    return validation_batch(meta, n)["image"]
 
 
 def reconstruction_grid(x: torch.Tensor, recon: torch.Tensor, per_row: int = 8) -> torch.Tensor:
