@@ -14,6 +14,7 @@ from genzoo.data.binarize import MODES as BINARIZE_MODES
 from genzoo.data.binarize import Binarized
 from genzoo.data.errors import DatasetError
 from genzoo.data.kinds import IMAGES
+from genzoo.data.on_device import CutThenFinish, check_augment_on, finish_transferred
 from genzoo.data.sampling import (
     ResumableDataLoader,
     ResumableSampler,
@@ -123,8 +124,10 @@ class ImageDataModule(L.LightningDataModule):
         num_classes: int = 0,
         pin_memory: bool | str = "auto",
         binarize: str = "none",
+        augment_on: str = "auto",
     ) -> None:
         super().__init__()
+        self.augment_on = check_augment_on(augment_on)
         if binarize not in BINARIZE_MODES:
             raise DatasetError(
                 f"data.binarize={binarize} is not known: use {', '.join(BINARIZE_MODES)}"
@@ -153,6 +156,8 @@ class ImageDataModule(L.LightningDataModule):
         )
         if self.binarize != "none":  # data/binarize.py: held-out images are binarised once
             dataset = Binarized(dataset, dynamic=shuffle and self.binarize == "dynamic")
+        elif shuffle and isinstance(dataset, CutThenFinish):
+            dataset.finish_on_device = self.finishes_on_device()
         if not shuffle:
             return DataLoader(dataset, sampler=held_out_sampler(dataset), shuffle=False, **common)
         # Training: an order and augmentation that a resumed run replays exactly.
@@ -177,6 +182,29 @@ class ImageDataModule(L.LightningDataModule):
                 f"dropped: set data.batch_size={max(1, per_process)} or lower, or add images"
             )
         return loader
+
+    def finishes_on_device(self) -> bool:
+        """data.augment_on: whether training batches are finished where the model trains
+        (data/on_device.py); auto: when that is a CUDA device."""
+        if self.augment_on != "auto":
+            return self.augment_on == "device"
+        trainer = self.trainer
+        if trainer is not None:
+            return trainer.strategy.root_device.type == "cuda"
+        return torch.cuda.is_available()
+
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """Lightning's copy to the device; then a training batch cut on the host is finished
+        there (data/on_device.py). The models' `on_after_batch_transfer` sees finished batches."""
+
+        def move(part: Any) -> Any:
+            return super(ImageDataModule, self).transfer_batch_to_device(
+                part, device, dataloader_idx
+            )
+
+        return finish_transferred(self.train_set, batch, move)
 
     def describe(self) -> str:
         """How error messages name this dataset."""

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule, TensorImageDataset, fixed_split
+from genzoo.data.on_device import CutThenFinish
 from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import resize, resize_uint8, to_channels
 
@@ -106,7 +107,7 @@ def bundled_photo_split(
     return train, [as_tensor[n] for n in held_out], sorted(photos)
 
 
-class RandomCropDataset(Dataset):
+class RandomCropDataset(CutThenFinish, Dataset):
     """`length` crops of `crop_size` from a list of uint8 photos; resized to `image_size`.
 
     Crops come from the sampler key's generator (`split_key`): training keys carry a seed per
@@ -129,12 +130,10 @@ class RandomCropDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        return self.__getitems__([key])[0]
-
-    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
-        # Crops are cut one by one (each from its own photo and position) and resized together.
-        crops, picked = [], []
+    def cut(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        # Crops are cut one by one (each from its own photo and position), resized together
+        # in `finish`, on the host or the device (data/on_device.py).
+        crops = []
         for key in keys:
             i, gen = split_key(key)
             k = (
@@ -149,13 +148,15 @@ class RandomCropDataset(Dataset):
             crop = photo[:, top : top + self.crop_size, left : left + self.crop_size]
             if not self.fixed and torch.rand((), generator=gen) < 0.5:
                 crop = crop.flip(-1)
-            crops.append(crop)
-            picked.append(k)
-        images = to_channels(resize_uint8(torch.stack(crops), self.image_size), self.channels)
-        return [
-            {"image": image, "label": torch.tensor(k)}
-            for image, k in zip(images, picked, strict=True)
-        ]
+            crops.append({"image": crop, "label": torch.tensor(k)})
+        return crops
+
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"image": self.finish_images(batch["image"]), "label": batch["label"]}
+
+    def finish_images(self, crops: torch.Tensor) -> torch.Tensor:
+        """uint8 crops (B, 3, crop, crop) -> float (B, C, image_size, image_size)."""
+        return to_channels(resize_uint8(crops, self.image_size), self.channels)
 
 
 class PhotosDataModule(ImageDataModule):

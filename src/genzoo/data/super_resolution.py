@@ -25,6 +25,7 @@ from genzoo.data.decoded import DecodedFiles
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import LR_HR
+from genzoo.data.on_device import CutThenFinish
 from genzoo.data.sampling import SampleKey, held_out_sampler, key_parts, split_key
 
 
@@ -69,8 +70,10 @@ class ImageFiles(Sequence[torch.Tensor]):
         return self.files[i].stem
 
 
-class SRCropDataset(Dataset):
-    """`length` random (lr, hr) crop pairs per epoch from `images` (uint8 (3, H, W) each)."""
+class SRCropDataset(CutThenFinish, Dataset):
+    """`length` random (lr, hr) crop pairs per epoch from `images` (uint8 (3, H, W) each).
+    Cut: the uint8 HR crop, flipped and transposed (host); finish: floats and the bicubic LR
+    image (on the device with `data.augment_on=device`, data/on_device.py)."""
 
     def __init__(
         self, images: Sequence[torch.Tensor], length: int, hr_size: int, scale: int, augment: bool
@@ -84,10 +87,7 @@ class SRCropDataset(Dataset):
     def prepare(self) -> None:
         prepare(self.images)
 
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        return self.__getitems__([key])[0]
-
-    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+    def cut(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
         crops = []
         for key in keys:  # each crop and flip from its own key (data/sampling.py)
             _, gen = split_key(key)
@@ -106,10 +106,12 @@ class SRCropDataset(Dataset):
                 crop = crop.flip(-1) if flip_h else crop
                 crop = crop.flip(-2) if flip_v else crop
                 crop = crop.transpose(-1, -2) if transpose else crop  # with flips: all 8 rotations
-            crops.append(crop)
-        hr = torch.stack(crops).float() / 255.0
-        lr = downscale(hr, self.scale)
-        return [{"lr": lr[j], "hr": hr[j]} for j in range(len(keys))]
+            crops.append({"hr": crop})
+        return crops
+
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        hr = batch["hr"].float() / 255.0
+        return {"lr": downscale(hr, self.scale), "hr": hr}
 
 
 class SRWholeImageDataset(Dataset):

@@ -38,16 +38,23 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
 def resize_uint8(x: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 images (B, C, H, W) -> float in [0, 1] at size x size, resized like `resize` but
     in 8 bits: the result stays on the 8-bit grid (what discretised likelihoods assume), and
-    PyTorch's uint8 kernel is several times faster than the float one."""
-    if x.shape[-1] != size or x.shape[-2] != size:
-        x = F.interpolate(
-            x.contiguous(memory_format=torch.channels_last),  # the fast uint8 path wants NHWC
-            size=(size, size),
-            mode="bilinear",
-            antialias=True,
-            align_corners=False,
+    PyTorch's uint8 kernel is several times faster than the float one. Off the CPU, where
+    that kernel is missing, the float resize is rounded to the same grid."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x.float() / 255.0
+    if x.device.type != "cpu":
+        out = F.interpolate(
+            x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
         )
-    return x.float() / 255.0  # still NHWC: the loader's collate stacks a fresh batch anyway
+        return out.round().clamp(0, 255) / 255.0
+    out = F.interpolate(
+        x.contiguous(memory_format=torch.channels_last),  # the fast uint8 path wants NHWC
+        size=(size, size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
+    return out.float() / 255.0  # still NHWC: the loader's collate stacks a fresh batch anyway
 
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:

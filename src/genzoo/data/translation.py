@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule, prepare
@@ -32,6 +31,7 @@ from genzoo.data.decoded import DecodedFiles
 from genzoo.data.errors import DatasetError
 from genzoo.data.folders import list_images, open_image, readable_images
 from genzoo.data.kinds import ALIGNED, UNPAIRED
+from genzoo.data.on_device import CutThenFinish, crop_and_flip, crop_choices, resize_bicubic
 from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import to_channels
 
@@ -63,28 +63,33 @@ def load_rgb(path: Path) -> torch.Tensor:
     return (pil_to_tensor(img) * 255).round().to(torch.uint8)
 
 
-def resize_to(x: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 (C, H, W) -> float (C, size, size) in [0, 1], bicubic as the papers' loaders."""
-    x = x.float()[None] / 255.0
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
-    return x[0].clamp(0, 1)
+class ResizedCrops(CutThenFinish, Dataset):
+    """What paired and unpaired files share: training images are resized to `load_size` and
+    cropped to `crop_size` at each sample's choices; held-out ones resized to `crop_size`."""
+
+    load_size: int
+    crop_size: int
+    channels: int
+    train: bool
+
+    def choices(self, gen: torch.Generator) -> torch.Tensor:
+        """Training: a random crop position and flip; held out: the whole image, unflipped."""
+        if self.train:
+            return crop_choices(gen, self.load_size, self.crop_size)
+        return torch.zeros(3, dtype=torch.long)
+
+    def finish_images(self, images: torch.Tensor, choices: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, 3, H, W) -> float (B, C, crop_size, crop_size)."""
+        size = self.load_size if self.train else self.crop_size
+        cropped = crop_and_flip(resize_bicubic(images, size), choices, self.crop_size)
+        return to_channels(cropped, self.channels)
 
 
-def joint_crop_flip(
-    images: list[torch.Tensor], crop: int, gen: torch.Generator
-) -> list[torch.Tensor]:
-    """One random crop position and flip, applied to every image of a pair alike."""
-    _, h, w = images[0].shape
-    top = int(torch.randint(h - crop + 1, (), generator=gen))
-    left = int(torch.randint(w - crop + 1, (), generator=gen))
-    flip = bool(torch.rand((), generator=gen) < 0.5)
-    out = [x[:, top : top + crop, left : left + crop] for x in images]
-    return [x.flip(-1) for x in out] if flip else out
+class PairedFiles(ResizedCrops):
+    """Pairs read from disk: `files` are aligned A|B images, or (A file, B file) tuples.
+    Cut: the uint8 pair and its crop choices; finish: resize, crop, flip (data/on_device.py)."""
 
-
-class PairedFiles(Dataset):
-    """Pairs read from disk: `files` are aligned A|B images, or (A file, B file) tuples."""
+    host_keys = ("choices",)
 
     def __init__(
         self,
@@ -124,14 +129,16 @@ class PairedFiles(Dataset):
             )
         return ab[..., : w // 2], ab[..., w // 2 :]
 
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        i, gen = split_key(key)
-        a, b = self.read_pair(i)
-        size = self.load_size if self.train else self.crop_size
-        a, b = resize_to(a, size), resize_to(b, size)
-        if self.train:
-            a, b = joint_crop_flip([a, b], self.crop_size, gen)
-        return {"A": to_channels(a, self.channels), "B": to_channels(b, self.channels)}
+    def cut(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        items = []
+        for key in keys:
+            i, gen = split_key(key)
+            a, b = self.read_pair(i)
+            items.append({"A": a, "B": b, "choices": self.choices(gen)})
+        return items
+
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {name: self.finish_images(batch[name], batch["choices"]) for name in ("A", "B")}
 
 
 def paired_files(folder: Path, layout: str) -> list[Path] | list[tuple[Path, Path]]:
@@ -253,9 +260,12 @@ class PairedDataModule(TranslationFolders):
         self.val_set = self._split(split, train=False)
 
 
-class UnpairedFiles(Dataset):
+class UnpairedFiles(ResizedCrops):
     """Training: A[i] with a B drawn at random (by the sample's seed); held out: A[i] with
-    B[i mod |B|]. Length: the larger domain."""
+    B[i mod |B|]. Length: the larger domain. Cut and finish as `PairedFiles`, each domain
+    with its own crop choices."""
+
+    host_keys = ("choices_A", "choices_B")
 
     def __init__(
         self,
@@ -276,17 +286,24 @@ class UnpairedFiles(Dataset):
     def prepare(self) -> None:
         prepare(self.read)
 
-    def _one(self, path: Path, gen: torch.Generator) -> torch.Tensor:
-        size = self.load_size if self.train else self.crop_size
-        x = resize_to(self.read(path), size)
-        if self.train:
-            x = joint_crop_flip([x], self.crop_size, gen)[0]
-        return to_channels(x, self.channels)
+    def cut(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        items = []
+        for key in keys:
+            i, gen = split_key(key)
+            j = (
+                int(torch.randint(len(self.b), (), generator=gen))
+                if self.train
+                else i % len(self.b)
+            )
+            a, choices_a = self.read(self.a[i % len(self.a)]), self.choices(gen)
+            b, choices_b = self.read(self.b[j]), self.choices(gen)
+            items.append({"A": a, "choices_A": choices_a, "B": b, "choices_B": choices_b})
+        return items
 
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        i, gen = split_key(key)
-        j = int(torch.randint(len(self.b), (), generator=gen)) if self.train else i % len(self.b)
-        return {"A": self._one(self.a[i % len(self.a)], gen), "B": self._one(self.b[j], gen)}
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {
+            name: self.finish_images(batch[name], batch[f"choices_{name}"]) for name in ("A", "B")
+        }
 
 
 class UnpairedDataModule(TranslationFolders):

@@ -18,8 +18,10 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule
+from genzoo.data.embedded import RandomCropDataset
 from genzoo.data.errors import DatasetError
 from genzoo.data.kinds import ALIGNED, UNPAIRED
+from genzoo.data.on_device import CutThenFinish
 from genzoo.data.sampling import SampleKey, key_parts
 from genzoo.data.synthetic_facades import SyntheticFacades
 from genzoo.data.translation import check_direction
@@ -86,28 +88,32 @@ class SyntheticFacadesDataModule(ImageDataModule):
         self.val_set = SyntheticFacades(self.val_pairs, size, jitter, seed_offset=2**40)
 
 
-class TransformedPhotos(Dataset):
+class TransformedPhotos(CutThenFinish, Dataset):
     """Training: {'A': one crop, 'B': warm_tone(another crop)}; held out: an aligned pair
-    {'A': x, 'B': warm_tone(x), 'aligned': True}."""
+    {'A': x, 'B': warm_tone(x), 'aligned': True}. Cut: the uint8 crops; finish: resizing
+    and the tone transform (on the device with `data.augment_on=device`)."""
 
-    def __init__(self, crops: Dataset, train: bool) -> None:
+    def __init__(self, crops: RandomCropDataset, train: bool) -> None:
         self.crops, self.train = crops, train
 
     def __len__(self) -> int:
-        return len(self.crops)  # type: ignore[arg-type]
+        return len(self.crops)
 
-    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        return self.__getitems__([key])[0]
+    def cut(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
+        a = self.crops.cut(keys)
+        if not self.train:
+            return [{"A": item["image"]} for item in a]
+        # B from other crops: the same index with an unrelated seed
+        others = [(i, (s * 6364136223846793005 + 1) % 2**62) for i, s in map(key_parts, keys)]
+        b = self.crops.cut(others)
+        return [{"A": x["image"], "B": y["image"]} for x, y in zip(a, b, strict=True)]
 
-    def __getitems__(self, keys: list[SampleKey]) -> list[dict[str, torch.Tensor]]:
-        get = self.crops.__getitems__  # type: ignore[attr-defined]
-        a = torch.stack([item["image"] for item in get(keys)])
-        if self.train:  # B from other crops: the same index with an unrelated seed
-            others = [(i, (s * 6364136223846793005 + 1) % 2**62) for i, s in map(key_parts, keys)]
-            b = warm_tone(torch.stack([item["image"] for item in get(others)]))
-            return [{"A": a[j], "B": b[j]} for j in range(len(keys))]
-        b = warm_tone(a)
-        return [{"A": a[j], "B": b[j], "aligned": torch.tensor(True)} for j in range(len(keys))]
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        a = self.crops.finish_images(batch["A"])
+        if self.train:
+            return {"A": a, "B": warm_tone(self.crops.finish_images(batch["B"]))}
+        aligned = torch.ones(len(a), dtype=torch.bool, device=a.device)
+        return {"A": a, "B": warm_tone(a), "aligned": aligned}
 
 
 class TransformedPhotosDataModule(ImageDataModule):
@@ -148,7 +154,7 @@ class TransformedPhotosDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.val_set is not None:
             return
-        from genzoo.data.embedded import RandomCropDataset, bundled_photo_split
+        from genzoo.data.embedded import bundled_photo_split
 
         try:
             train, val, _ = bundled_photo_split(self.held_out)

@@ -47,6 +47,7 @@ MAY_CHANGE = (
     "data.download",
     "data.in_memory",
     "data.memory_limit_mb",
+    "data.augment_on",
     # How many samples a validation scores: its estimates, not the weights or the monitor.
     "model.eval_samples",
     "model.iw_samples",

@@ -1,0 +1,158 @@
+"""data.augment_on=device: training batches cut on the host and finished where the model
+trains give the host path's batches, key for key; a run trained that way resumes exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from genzoo.data.base import ImageDataModule
+from genzoo.data.on_device import UNFINISHED
+from genzoo.train import train
+from tests.fake_datasets import write_images
+from tests.test_translation import write_aligned
+
+
+def _folders(root: Path) -> Path:
+    if not root.exists():
+        for split in ("train", "val"):
+            write_aligned(root / "pairs" / split, 4)
+        for domain in ("trainA", "trainB", "testA", "testB"):
+            write_images(root / "unpaired" / domain, 4, size=(30, 26), prefix=domain)
+        write_images(root / "hr", 4, size=(50, 40))
+    return root
+
+
+def _builders(root: Path) -> dict[str, Callable[[str], ImageDataModule]]:
+    from genzoo.data.embedded import PhotosDataModule
+    from genzoo.data.super_resolution import SRFolderDataModule, SRPhotosDataModule
+    from genzoo.data.translation import PairedDataModule, UnpairedDataModule
+    from genzoo.data.translation_embedded import TransformedPhotosDataModule
+
+    common = dict(num_workers=0, batch_size=2)
+    return {
+        "paired_folder": lambda on: PairedDataModule(
+            path=str(root / "pairs"), load_size=40, crop_size=32, augment_on=on, **common
+        ),
+        "unpaired_folder": lambda on: UnpairedDataModule(
+            path=str(root / "unpaired"), load_size=28, crop_size=24, augment_on=on, **common
+        ),
+        "sr_folder": lambda on: SRFolderDataModule(
+            train_dir=str(root / "hr"), val_dir=str(root / "hr"), hr_size=16, train_crops=8,
+            augment_on=on, **common,
+        ),
+        "sr_photos": lambda on: SRPhotosDataModule(train_crops=8, augment_on=on, **common),
+        "photos": lambda on: PhotosDataModule(train_crops=8, augment_on=on, **common),
+        "photos_warm": lambda on: TransformedPhotosDataModule(
+            train_crops=8, augment_on=on, **common
+        ),
+    }  # fmt: skip
+
+
+def _first_batches(module: ImageDataModule, device: torch.device, count: int = 2) -> list[dict]:
+    module.setup("fit")
+    loader = iter(module.train_dataloader())
+    return [module.transfer_batch_to_device(next(loader), device, 0) for _ in range(count)]
+
+
+def _assert_same_batches(device_path: list[dict], host_path: list[dict], exact: bool) -> None:
+    for got, expected in zip(device_path, host_path, strict=True):
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():
+            if exact:
+                assert torch.equal(got[name].cpu(), value), name
+            else:  # another device's kernels: the same arithmetic to rounding, 8-bit grids to a level
+                torch.testing.assert_close(
+                    got[name].cpu().float(), value.float(), atol=1.01 / 255, rtol=0
+                )
+                assert (got[name].cpu().float() - value.float()).abs().float().mean() < 1e-3, name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["paired_folder", "unpaired_folder", "sr_folder", "sr_photos", "photos", "photos_warm"],
+)
+def test_batches_finished_on_the_device_equal_the_host_path(tmp_path_factory, name: str) -> None:
+    root = _folders(tmp_path_factory.getbasetemp() / "on_device_folders")
+    build = _builders(root)[name]
+    cpu = torch.device("cpu")
+    device_module, host_module = build("device"), build("host")
+    device_batches = _first_batches(device_module, cpu)
+    host_batches = _first_batches(host_module, cpu)
+    # The device path really left the loader unfinished, and the host path did not.
+    raw = next(iter(device_module.train_dataloader()))
+    assert UNFINISHED in raw and raw[next(k for k in raw if k != UNFINISHED)].dtype == torch.uint8
+    assert UNFINISHED not in next(iter(host_module.train_dataloader()))
+    _assert_same_batches(device_batches, host_batches, exact=True)
+
+
+def test_files_of_different_sizes_are_finished_on_the_host_batch_by_batch(tmp_path: Path) -> None:
+    from genzoo.data.translation import UnpairedDataModule
+
+    root = _folders(tmp_path / "data")
+    write_images(root / "unpaired" / "trainA", 1, size=(40, 22), prefix="wide")
+    module = UnpairedDataModule(
+        path=str(root / "unpaired"), load_size=28, crop_size=24, augment_on="device",
+        num_workers=0, batch_size=5,
+    )  # fmt: skip
+    module.setup("fit")
+    keys = [(i, seed) for i in range(5) for seed in (1, 2, 3)]
+    finished = module.train_set.__getitems__(keys)
+    sizes = {tuple(item["A"].shape) for item in module.train_set.cut(keys)}
+    assert len(sizes) > 1 and all(UNFINISHED not in item for item in finished)
+    assert all(
+        item["B"].shape == (3, 24, 24) and item["B"].dtype == torch.float32 for item in finished
+    )
+
+
+def test_augment_on_auto_follows_the_training_device_and_a_wrong_value_is_refused() -> None:
+    from genzoo.data.errors import DatasetError
+    from genzoo.data.super_resolution import SRPhotosDataModule
+
+    assert SRPhotosDataModule(augment_on="auto").finishes_on_device() == torch.cuda.is_available()
+    assert SRPhotosDataModule(augment_on="device").finishes_on_device()
+    assert not SRPhotosDataModule(augment_on="host").finishes_on_device()
+    with pytest.raises(
+        DatasetError, match="data.augment_on=gpu is not known: use auto, host, device"
+    ):
+        SRPhotosDataModule(augment_on="gpu")
+
+
+def test_resume_with_batches_finished_on_the_device_is_exact(make_cfg, tmp_path: Path) -> None:
+    args = [
+        "experiment=srresnet_photos",
+        "data.augment_on=device",
+        "data.hr_size=16",
+        "data.batch_size=4",
+        "data.train_crops=24",
+        "data.num_workers=0",
+        "model.width=8",
+        "model.blocks=1",
+        "trainer=cpu",
+        "trainer.max_epochs=-1",
+        "trainer.limit_val_batches=1",
+        "callbacks.image_grid.every_n_steps=0",
+        "trainer.deterministic=true",
+    ]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(make_cfg(*args, "trainer.max_steps=10", run_dir=whole))
+    train(make_cfg(*args, "trainer.max_steps=4", run_dir=split))  # mid-epoch (6 an epoch)
+    train(make_cfg(*args, "trainer.max_steps=10", "resume=true", run_dir=split))
+    a, b = (torch.load(r / "checkpoints" / "last.ckpt", weights_only=False) for r in (whole, split))
+    assert a["global_step"] == b["global_step"] == 10
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, msg=key)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["paired_folder", "sr_photos", "photos", "photos_warm"])
+def test_batches_finished_on_a_gpu_equal_the_host_path(tmp_path_factory, name: str) -> None:
+    root = _folders(tmp_path_factory.getbasetemp() / "on_device_folders")
+    build = _builders(root)[name]
+    on_gpu = _first_batches(build("device"), torch.device("cuda"))
+    assert all(value.is_cuda for batch in on_gpu for value in batch.values())
+    _assert_same_batches(on_gpu, _first_batches(build("host"), torch.device("cpu")), exact=False)
