@@ -104,7 +104,9 @@ class TransformedPhotos(CutThenFinish, Dataset):
         if not self.train:
             return [{"A": item["image"]} for item in a]
         # B from other crops: the same index with an unrelated seed
-        others = [(i, (s * 6364136223846793005 + 1) % 2**62) for i, s in map(key_parts, keys)]
+        others: list[SampleKey] = [
+            (i, (s * 6364136223846793005 + 1) % 2**62) for i, s in map(key_parts, keys)
+        ]
         b = self.crops.cut(others)
         return [{"A": x["image"], "B": y["image"]} for x, y in zip(a, b, strict=True)]
 

@@ -21,6 +21,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
+from genzoo.models.speed import build_optimizer
 from genzoo.utils.distributed import average_buffers, average_gradients
 
 LossTerms = Callable[[], Iterator[torch.Tensor]]
@@ -151,8 +152,8 @@ class AdversarialModel(GenerativeModel):
                 f"{type(self).__name__} needs model.optimizer_g and model.optimizer_d in its config"
             )
         optimizers = [
-            self.optimizer_g_factory(self.generator_parameters()),
-            self.optimizer_d_factory(self.discriminator.parameters()),
+            build_optimizer(self.optimizer_g_factory, self.generator_parameters()),
+            build_optimizer(self.optimizer_d_factory, self.discriminator.parameters()),
         ]
         if self.scheduler_factory is None:
             return optimizers

@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 import lightning as L
 import numpy as np
 import torch
+from torch import nn
 
 from genzoo.data.kinds import IMAGES, DataKindError, mismatch_message
 from genzoo.errors import GenzooError
+from genzoo.models.speed import build_optimizer, compile_networks
 from genzoo.networks.blocks import num_halvings
 from genzoo.networks.deploy import ExportPart
 from genzoo.utils.distributed import decorrelate_rng
@@ -71,15 +73,25 @@ class GenerativeModel(L.LightningModule):
         """Config values this family cannot build with, checked before anything runs:
         parameter -> what is wrong. The default: convolutional families halve image_size
         down to 4 pixels."""
+        problems = {}
         size = hparams.get("image_size")
         if isinstance(size, int) and not isinstance(size, bool) and size > 0:
             try:
                 num_halvings(size)
             except ValueError:
-                return {
-                    "image_size": f"is not 4 times a power of two (8, 16, 32, 64, ...), which {cls.__name__} needs"
-                }
-        return {}
+                problems["image_size"] = (
+                    f"is not 4 times a power of two (8, 16, 32, 64, ...), which {cls.__name__} needs"
+                )
+        refusal = cls.compile_refusal(hparams) if hparams.get("compile") is True else None
+        if refusal:
+            problems["compile"] = f"is not possible here: {refusal}; train with model.compile=false"
+        return problems
+
+    @classmethod
+    def compile_refusal(cls, hparams: dict[str, Any]) -> str | None:
+        """Why model.compile=true cannot train this configuration, if it cannot: torch.compile
+        has no double backward, which gradient penalties take through a network."""
+        return None
 
     def monitor_metric(self, datamodule: Any = None) -> str | None:
         """The validation metric that picks the best checkpoint in this run (`monitor` unless
@@ -171,6 +183,19 @@ class GenerativeModel(L.LightningModule):
         # Before the DDP wrapper is built: it lays out its gradient buckets by the parameters'
         # strides, and a layout changed after that sends every gradient through a slow copy.
         self.apply_memory_format()
+        trainer = self._trainer
+        fitting = trainer is not None and trainer.state.fn == "fit"
+        if fitting and self.hparams.get("compile", False):
+            compile_networks(self.compile_targets())
+
+    def compile_targets(self) -> dict[str, nn.Module]:
+        """What model.compile=true compiles: the submodules with trainable weights, which the
+        training step runs (frozen feature networks and EMA copies are left alone)."""
+        return {
+            name: child
+            for name, child in self.named_children()
+            if any(p.requires_grad for p in child.parameters())
+        }
 
     def on_fit_start(self) -> None:
         # After a checkpoint's RNG state was restored: under DDP each process its own noise.
@@ -201,7 +226,7 @@ class GenerativeModel(L.LightningModule):
             raise RuntimeError(
                 f"{type(self).__name__} has no optimizer: set model.optimizer in the config"
             )
-        opt = self.optimizer_factory(self.parameters())
+        opt = build_optimizer(self.optimizer_factory, self.parameters())
         if self.scheduler_factory is None:
             return opt
         return {

@@ -56,6 +56,7 @@ class CycleGAN(TranslationModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])

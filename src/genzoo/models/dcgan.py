@@ -31,6 +31,12 @@ EMA_STATISTICS_SEED = 2024
 class DCGAN(GANModel):
     sample_options: ClassVar[frozenset[str]] = frozenset({"temperature"})
 
+    @classmethod
+    def compile_refusal(cls, hparams: dict[str, Any]) -> str | None:
+        if hparams.get("loss") == "wgan":
+            return "model.loss=wgan's gradient penalty differentiates twice through D, which torch.compile cannot"
+        return None
+
     def __init__(
         self,
         image_channels: int = 1,
@@ -51,6 +57,7 @@ class DCGAN(GANModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(
             optimizer_g,

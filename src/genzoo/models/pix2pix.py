@@ -104,6 +104,7 @@ class Pix2Pix(TranslationModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
         test_mode: str = "paper",
     ) -> None:
         super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)

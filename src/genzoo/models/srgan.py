@@ -104,6 +104,7 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
         scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__(

@@ -30,6 +30,7 @@ class SRResNetModel(SuperResolutionMixin, GenerativeModel):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, channels_last=channels_last)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])

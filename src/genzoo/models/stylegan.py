@@ -38,6 +38,15 @@ class StyleGAN(GANModel):
     sample_options: ClassVar[frozenset[str]] = frozenset({"truncation", "noise_mode"})
     interpolation_spaces: ClassVar[tuple[str, ...]] = ("z", "w")
 
+    @classmethod
+    def compile_refusal(cls, hparams: dict[str, Any]) -> str | None:
+        if hparams.get("r1_gamma", 10.0) or hparams.get("pl_weight", 0.0):
+            return (
+                "the R1 and path-length penalties differentiate twice through the networks "
+                "(model.r1_gamma, model.pl_weight), which torch.compile cannot"
+            )
+        return None
+
     def __init__(
         self,
         image_channels: int = 1,
@@ -61,6 +70,7 @@ class StyleGAN(GANModel):
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(
             optimizer_g,

@@ -80,6 +80,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(optimizer, scheduler, channels_last)
         if likelihood not in LIKELIHOODS:

@@ -59,6 +59,7 @@ class VQVAE(GenerativeModel):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(optimizer, scheduler, channels_last)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])

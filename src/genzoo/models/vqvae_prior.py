@@ -29,6 +29,7 @@ from torch import nn
 from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
 from genzoo.models.quality import SampleQualityMixin
+from genzoo.models.speed import build_optimizer
 from genzoo.models.vqvae import VQVAE
 from genzoo.networks.deploy import ExportPart
 from genzoo.networks.priors import PRIOR_KINDS, CausalTransformer, GatedPixelCNN, sample_codes
@@ -118,6 +119,7 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
+        compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(optimizer, scheduler, channels_last)
         if kind not in PRIOR_KINDS:
@@ -180,7 +182,7 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
         trainable = [p for p in self.parameters() if p.requires_grad]
         if self.optimizer_factory is None:
             return super().configure_optimizers()
-        return self.optimizer_factory(trainable)
+        return build_optimizer(self.optimizer_factory, trainable)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = (checkpoint.get("hyper_parameters") or {}).get("first_stage_info") or {}

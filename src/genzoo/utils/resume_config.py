@@ -48,6 +48,7 @@ MAY_CHANGE = (
     "data.in_memory",
     "data.memory_limit_mb",
     "data.augment_on",
+    "model.compile",
     # How many samples a validation scores: its estimates, not the weights or the monitor.
     "model.eval_samples",
     "model.iw_samples",
