@@ -4,6 +4,7 @@ and the same networks in a plain PyTorch loop, side by side.
     python scripts/bench.py                          # every row, fp32
     python scripts/bench.py --rows dcgan_ref64       # DCGAN at pytorch/examples' setting
     python scripts/bench.py --families vae --precision bf16-mixed --channels-last
+    python scripts/bench.py --rows srgan_ref96 --set data.augment_on=device model.compile=true
 
 Every measurement runs in its own process, so peak memory is that run's alone (CUDA:
 torch.cuda.max_memory_allocated; CPU: peak resident set size of the process). Speed is the
@@ -13,7 +14,10 @@ a background hiccup on a shared machine does not move the way a total does.
 The Lightning side runs what genzoo-train runs, validation aside: the experiment's callbacks
 (progress bar, learning-rate monitor, image grids), NaNGuard and the CSV logger. The plain
 side is a hand-written loop over the same networks, losses and optimizers. "data %" is the
-share of the plain loop's time spent waiting for the next batch.
+share of the plain loop's time spent waiting for the next batch (its copy to the device and,
+with data.augment_on=device, the batch's finishing there included). `--set KEY=VALUE` applies
+to the rows whose config has KEY; "warm-up s" is the time of the warm-up batches, which holds
+torch.compile's kernel generation under model.compile=true.
 """
 
 from __future__ import annotations
@@ -334,11 +338,12 @@ def untrained_first_stage(overrides: tuple[str, ...]) -> str:
     )
 
 
-def compose(row: Row, precision: str, channels_last: bool | None):
+def compose(row: Row, precision: str, channels_last: bool | None, settings: tuple[str, ...] = ()):
+    import yaml
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    from omegaconf import OmegaConf, open_dict
 
     from genzoo.utils.config import config_dir
 
@@ -352,6 +357,10 @@ def compose(row: Row, precision: str, channels_last: bool | None):
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         cfg.paths.run_dir = tempfile.mkdtemp(prefix="genzoo-bench-")
+        for setting in settings:  # --set: where the row's config has the key
+            key, value = setting.split("=", 1)
+            if OmegaConf.select(cfg, key) is not None:
+                OmegaConf.update(cfg, key, yaml.safe_load(value))
     return cfg
 
 
@@ -406,9 +415,13 @@ def peak_memory_mb(device: str) -> float:
 
 
 def batches(datamodule, model, device: str) -> Iterator[dict[str, torch.Tensor]]:
+    """What Lightning does with each batch: the datamodule's copy to the device (non-blocking
+    from pinned memory; training batches cut on the host are finished there), then the
+    model's layout conversion."""
+    target = torch.device(device)
     while True:
         for batch in datamodule.train_dataloader():
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            batch = datamodule.transfer_batch_to_device(batch, target, 0)
             yield model.on_after_batch_transfer(batch, 0)
 
 
@@ -420,9 +433,14 @@ def _sync(device: str) -> None:
 def plain_loop(
     cfg, model, datamodule, row: Row, steps: int, warmup: int, device: str, profile: Profile
 ):
-    """(seconds per batch for each timed batch, seconds of each spent waiting for data)."""
+    """(seconds per batch for each timed batch, seconds of each spent waiting for data,
+    seconds of the warm-up batches)."""
+    from genzoo.models.speed import compile_networks
+
     model.to(device).train()
     model.apply_memory_format()
+    if cfg.model.get("compile"):
+        compile_networks(model.compile_targets())
     configured = model.configure_optimizers()
     configured = configured["optimizer"] if isinstance(configured, dict) else configured
     configured = configured[0] if isinstance(configured, tuple) else configured  # (opts, scheds)
@@ -433,8 +451,11 @@ def plain_loop(
     )
     stream = batches(datamodule, model, device)
     times, waits = [], []
+    began = time.perf_counter()
+    warmup_s = 0.0
     for step in range(warmup + steps):
         if step == warmup:
+            warmup_s = time.perf_counter() - began
             profile.start()
         _sync(device)
         start = time.perf_counter()
@@ -447,7 +468,7 @@ def plain_loop(
             times.append(time.perf_counter() - start)
             waits.append(fetched - start)
             profile.batch_done()
-    return times, waits
+    return times, waits, warmup_s
 
 
 class StepTimer(L.Callback):
@@ -475,10 +496,13 @@ class StepTimer(L.Callback):
         starts = self.starts[warmup:]
         return [b - a for a, b in zip(starts, starts[1:], strict=False)]
 
+    def warmup_seconds(self, warmup: int) -> float:
+        return self.starts[warmup] - self.starts[0]
+
 
 def lightning_loop(
     cfg, model, datamodule, steps: int, warmup: int, device: str, profile: Profile
-) -> list[float]:
+) -> tuple[list[float], float]:
     from genzoo.callbacks.nan_guard import NaNGuard
     from genzoo.utils.loggers import build_callbacks, build_loggers
 
@@ -500,7 +524,7 @@ def lightning_loop(
         default_root_dir=cfg.paths.run_dir,
     )
     trainer.fit(model, datamodule=datamodule)
-    return timer.times(warmup)
+    return timer.times(warmup), timer.warmup_seconds(warmup)
 
 
 def measure(
@@ -512,13 +536,14 @@ def measure(
     precision: str,
     channels_last: bool | None,
     profile_dir: str | None = None,
+    settings: tuple[str, ...] = (),
 ) -> dict:
     from hydra.utils import instantiate
     from omegaconf import open_dict
 
     if any(o == f"data.path={FOLDER_256}" for o in row.overrides):
         synthetic_photo_folder(FOLDER_256)
-    cfg = compose(row, precision, channels_last)
+    cfg = compose(row, precision, channels_last, settings)
     with open_dict(cfg):
         cfg.logger = {"csv": cfg.logger.get("csv")} if cfg.logger.get("csv") else None
     L.seed_everything(0, verbose=False)
@@ -528,9 +553,11 @@ def measure(
     waits: list[float] = []
     profile = Profile(profile_dir, f"{row.label}_{mode}", device)
     if mode == "plain":
-        times, waits = plain_loop(cfg, model, datamodule, row, steps, warmup, device, profile)
+        times, waits, warmup_s = plain_loop(
+            cfg, model, datamodule, row, steps, warmup, device, profile
+        )
     else:
-        times = lightning_loop(cfg, model, datamodule, steps, warmup, device, profile)
+        times, warmup_s = lightning_loop(cfg, model, datamodule, steps, warmup, device, profile)
     profiled = profile.finish()
     per_batch = statistics.median(times)
     return {
@@ -541,6 +568,12 @@ def measure(
         "batch": datamodule.batch_size,
         "precision": precision,
         "channels_last": bool(cfg.model.get("channels_last", False)),
+        "compile": bool(cfg.model.get("compile", False)),
+        "augment_on": "device"
+        if getattr(datamodule.train_set, "finish_on_device", False)
+        else "host",
+        "num_workers": datamodule.num_workers,
+        "warmup_s": warmup_s,
         "mode": mode,
         "s_per_batch": per_batch,
         "images_per_s": datamodule.batch_size / per_batch,
@@ -596,6 +629,7 @@ def run_worker(row: str, mode: str, args: argparse.Namespace) -> dict:
         args.precision,
     ] + {True: ["--channels-last"], False: ["--contiguous"], None: []}[args.channels_last]
     cmd += ["--profile", args.profile] if args.profile else []
+    cmd += ["--set", *args.set] if args.set else []
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"bench row {row} ({mode}) failed:\n{out.stderr[-3000:]}")
@@ -606,11 +640,12 @@ def header(args: argparse.Namespace) -> str:
     where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     columns = (
         f"{'row':<19}{'size':>5}{'batch':>6}{'NHWC':>5}  {'mode':<10}{'s/batch':>9}{'img/s':>9}"
-        f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}"
+        f"{'peak MB':>9}{'data %':>8}{'L/plain':>9}{'augment':>9}{'warm-up s':>11}"
     )
+    settings = f"; --set {' '.join(args.set)}" if args.set else ""
     return (
         f"device: {args.device} ({where}), precision {args.precision}; median of {args.steps} timed "
-        f"batches after {args.warmup} warm-up, fastest of {args.repeats} runs\n"
+        f"batches after {args.warmup} warm-up, fastest of {args.repeats} runs{settings}\n"
         f"{columns}\n{'-' * len(columns)}"
     )
 
@@ -622,6 +657,7 @@ def line(r: dict) -> str:
         f"{r['row']:<19}{r['size']:>5}{r['batch']:>6}{'yes' if r['channels_last'] else 'no':>5}"
         f"  {r['mode']:<10}"
         f"{r['s_per_batch']:>9.4f}{r['images_per_s']:>9.1f}{r['peak_mb']:>9.0f}{data:>8}{ratio:>9}"
+        f"{r['augment_on']:>9}{r['warmup_s']:>11.1f}"
         + (f"  {r['syncs_per_batch']:.1f} syncs/batch" if "syncs_per_batch" in r else "")
     )
 
@@ -658,6 +694,13 @@ def main() -> None:
         metavar="DIR",
         help="torch.profiler over the timed batches: ops table and host syncs per batch in DIR",
     )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config values for every row that has the key, e.g. data.augment_on=device",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -673,6 +716,7 @@ def main() -> None:
             args.precision,
             args.channels_last,
             args.profile,
+            tuple(args.set),
         )
         print(json.dumps(result))
         return
