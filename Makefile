@@ -23,7 +23,7 @@ demo: train
 
 ## The default suite: fast tests, no GPU, no network (CI runs this).
 test: $(STAMP)
-	WANDB_MODE=offline $(BIN)/python -m pytest -m "not slow and not gpu" $(ARGS)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m "not slow and not gpu" -n auto --dist worksteal $(ARGS)
 
 test-all: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest $(ARGS)

@@ -21,7 +21,8 @@ from tests.fake_datasets import write_all
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-torch.set_num_threads(2)
+# Under pytest-xdist (make test: two workers on two cores) each worker takes one core.
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 # Quiet, quick defaults for in-process training in tests.
 FAST = [
