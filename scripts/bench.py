@@ -16,7 +16,7 @@ The Lightning side runs what genzoo-train runs, validation aside: the experiment
 side is a hand-written loop over the same networks, losses and optimizers. "data %" is the
 share of the plain loop's time spent waiting for the next batch (its copy to the device and,
 with data.augment_on=device, the batch's finishing there included). `--set KEY=VALUE` applies
-to the rows whose config has KEY; "warm-up s" is the time of the warm-up batches, which holds
+to the rows whose config has KEY (`--set +KEY=VALUE`: whose config has KEY's parent); "warm-up s" is the time of the warm-up batches, which holds
 torch.compile's kernel generation under model.compile=true.
 """
 
@@ -357,10 +357,11 @@ def compose(row: Row, precision: str, channels_last: bool | None, settings: tupl
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         cfg.paths.run_dir = tempfile.mkdtemp(prefix="genzoo-bench-")
-        for setting in settings:  # --set: where the row's config has the key
+        for setting in settings:  # --set: where the row's config has the key (+KEY: its parent)
             key, value = setting.split("=", 1)
-            if OmegaConf.select(cfg, key) is not None:
-                OmegaConf.update(cfg, key, yaml.safe_load(value))
+            target = key.lstrip("+").rpartition(".")[0] if key.startswith("+") else key
+            if OmegaConf.select(cfg, target) is not None:
+                OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value), force_add=True)
     return cfg
 
 

@@ -117,7 +117,10 @@ def test_resume_refuses_checkpoint_of_another_model(make_cfg, tmp_path: Path, mo
         train(make_cfg(*SHORT, "trainer.max_epochs=2", "resume=true", run_dir=tmp_path / "r"))
 
 
-def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("fused", [False, True], ids=["checked", "deferred"])
+def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch, fused: bool) -> None:
+    """Checked: the loss is read before its backward. Deferred (a fused optimizer, genzoo's
+    default on CUDA): the update is skipped on the device and the host reads the flag later."""
     original = VAE.training_step
 
     def poisoned(self, batch, batch_idx):
@@ -126,8 +129,11 @@ def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch) -
 
     monkeypatch.setattr(VAE, "training_step", poisoned)
     run = tmp_path / "nan"
-    with pytest.raises(NonFiniteLossError, match="at global step 7"):
-        train(make_cfg(*SHORT, "trainer.max_epochs=3", run_dir=run))
+    how = "skipped on the device" if fused else "before this step changed any weight"
+    with pytest.raises(NonFiniteLossError, match=f"at global step 7 .*{how}"):
+        train(
+            make_cfg(*SHORT, "trainer.max_epochs=3", f"+model.optimizer.fused={fused}", run_dir=run)
+        )
     saved = sorted((run / "checkpoints").glob("*.ckpt"))
     assert saved, "the epoch before the NaN should have been checkpointed"
     for path in saved:
@@ -218,3 +224,44 @@ def _epoch_means(path: Path) -> list[tuple[int, float]]:
         for row in rows
         if row.get("train/neg_elbo_epoch")
     ]
+
+
+def test_deferred_nan_guard_skips_the_bad_update_on_the_device() -> None:
+    """A fused optimizer's step is skipped where its loss was not finite, with no host read at
+    that step; the host raises at the next logging batch, naming the first bad step."""
+    import lightning as L
+
+    from genzoo.callbacks.nan_guard import NaNGuard
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(3, 1)
+            self.weights_after: dict[int, torch.Tensor] = {}
+
+        def training_step(self, batch, batch_idx):
+            loss = self.layer(batch[0]).pow(2).mean()
+            return loss * float("nan") if self.global_step == 3 else loss
+
+        def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+            self.weights_after[batch_idx] = self.layer.weight.detach().clone()
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=0.1, fused=True)
+
+    data = torch.utils.data.TensorDataset(torch.randn(64, 3))
+    model, guard = Tiny(), NaNGuard()
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=20, log_every_n_steps=6, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[guard],
+    )  # fmt: skip
+    with pytest.raises(NonFiniteLossError, match="at global step 3 .*skipped on the device"):
+        trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=4))
+    assert guard.deferred
+    weights = model.weights_after
+    assert not torch.equal(weights[2], weights[1])  # finite steps move the weights
+    assert torch.equal(weights[3], weights[2])  # the bad step was skipped
+    # The host read the flags at the end of the 6th batch (log_every_n_steps=6), not before;
+    # callbacks run before the module's own hook, which did not record that batch.
+    assert max(weights) == 4

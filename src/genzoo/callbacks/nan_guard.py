@@ -3,36 +3,132 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import lightning as L
 import torch
 
 from genzoo.errors import GenzooError
 
+# Deferred flags kept before the host reads them anyway (a run that never logs).
+MAX_PENDING_FLAGS = 256
+
 
 class NonFiniteLossError(GenzooError, FloatingPointError):
-    """Raised by NaNGuard; training stops before the bad step updates any weight or checkpoint."""
+    """Raised by NaNGuard; no weight or checkpoint has seen the bad value."""
+
+
+@dataclass
+class LossFlag:
+    """One loss handed to backward, kept on the device until the host reads it."""
+
+    name: str
+    global_step: int
+    epoch: int
+    bad: torch.Tensor  # () bool: the loss was not finite
+    value: torch.Tensor  # () float: the loss, for the message
+
+
+def _message(flag: LossFlag, value: float, deferred: bool) -> str:
+    after = (
+        "No optimizer step since changed a weight (each was skipped on the device) and no "
+        "checkpoint was written after it"
+        if deferred
+        else "Training stopped before this step changed any weight"
+    )
+    return (
+        f"{flag.name} is {value} at global step {flag.global_step} (epoch {flag.epoch}). "
+        f"{after}; checkpoints hold the last finite state. Lower the learning rate, enable "
+        f"gradient clipping (model.clip_grad_norm or trainer.gradient_clip_val), or resume "
+        f"from last.ckpt."
+    )
 
 
 class NaNGuard(L.Callback):
-    """Checks every loss handed to backward (automatic and manual optimization alike).
+    """Checks every loss handed to backward (automatic and manual optimization alike), in one
+    of two ways that keep the same promise: no optimizer step and no checkpoint sees a
+    non-finite loss.
 
-    Raising before backward means no optimizer step and no checkpoint sees the bad value.
+    - Checked (the default): each loss is read on the host before its backward, and a bad
+      one raises there. On a GPU each read waits for every queued kernel.
+    - Deferred, where every optimizer is fused on one process and the precision is not
+      16-mixed (genzoo's default on CUDA, models/speed.py): each loss's finiteness stays on
+      the device; the fused optimizer skips its update there when a loss of that step was not
+      finite (its `found_inf`, as under a GradScaler); the host reads the flags when Lightning
+      logs (every log_every_n_steps batches), before every checkpoint is written and at the
+      end, and then raises naming the first bad loss.
     """
+
+    def __init__(self) -> None:
+        self.deferred = False
+        self._flags: list[LossFlag] = []
+        self._step_bad: torch.Tensor | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        optimizers = trainer.optimizers
+        self.deferred = (
+            bool(optimizers)
+            and all(opt.defaults.get("fused") for opt in optimizers)
+            and trainer.world_size == 1
+            and not str(trainer.precision).startswith("16")
+        )
 
     def on_before_backward(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
     ) -> None:
-        if torch.isfinite(loss).all():
-            return
         # Models with several losses (GANs) say which one is being backpropagated.
         name = getattr(pl_module, "backward_loss_name", None) or "train/loss"
-        raise NonFiniteLossError(
-            f"{name} is {loss.detach().float().mean().item()} at global step {trainer.global_step} "
-            f"(epoch {trainer.current_epoch}). Training stopped before this step changed any weight; "
-            f"checkpoints hold the last finite state. Lower the learning rate, enable gradient clipping "
-            f"(model.clip_grad_norm or trainer.gradient_clip_val), or resume from last.ckpt."
-        )
+        if not self.deferred:
+            if torch.isfinite(loss).all():
+                return
+            flag = LossFlag(name, trainer.global_step, trainer.current_epoch, loss, loss)
+            raise NonFiniteLossError(_message(flag, loss.detach().float().mean().item(), False))
+        loss = loss.detach()
+        bad = ~torch.isfinite(loss).all()
+        self._step_bad = bad if self._step_bad is None else self._step_bad | bad
+        flag = LossFlag(name, trainer.global_step, trainer.current_epoch, bad, loss.float().mean())
+        self._flags.append(flag)
+
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
+    ) -> None:
+        if not self.deferred:
+            return
+        # Read by the fused kernel: 1 skips this update (and its step count) on the device.
+        optimizer.found_inf = None if self._step_bad is None else self._step_bad.float()
+        self._step_bad = None
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        logs_now = getattr(trainer._logger_connector, "should_update_logs", True)
+        if logs_now or len(self._flags) >= MAX_PENDING_FLAGS:
+            self.check()
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        self.check()  # raising here leaves the file unwritten
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Read the deferred flags (one host sync) and raise at the first bad loss."""
+        flags, self._flags = self._flags, []
+        if not flags:
+            return
+        bad = torch.stack([flag.bad for flag in flags]).cpu()
+        if not bad.any():
+            return
+        first = flags[int(bad.nonzero()[0])]
+        raise NonFiniteLossError(_message(first, float(first.value.cpu()), True))
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         monitored = [
