@@ -13,6 +13,8 @@ direction and strength, both mild): 0 makes B a function of A, for comparing los
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -37,6 +39,20 @@ def _int(gen: np.random.Generator, low: int, high: int) -> int:
     return int(gen.integers(low, high + 1))
 
 
+@lru_cache(maxsize=8)
+def _grids(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What depends on the size alone, made once per size (at 256 px the mortar pattern's float
+    modulo was a third of a pair's cost): pixel rows and columns, the mortar shading, the sky."""
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    brick = max(2, round(4 * size / 64))
+    mortar = (rows % brick == 0) | (((cols + (rows // brick % 2) * brick) % (2 * brick)) == 0)
+    shade = np.where(mortar, 0.8, 1.0).astype(np.float32)
+    sky = np.stack([0.55 + 0.4 * rows / size, 0.7 + 0.25 * rows / size, np.ones_like(rows)])
+    for array in (rows, cols, shade, sky):
+        array.flags.writeable = False  # shared by every pair of this size
+    return rows, cols, shade, sky
+
+
 def facade_pair(
     seed: int, size: int = 64, colour_jitter: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,17 +62,14 @@ def facade_pair(
     s = size / 64  # layouts are drawn on a 64-pixel grid and scaled
     label = np.empty((3, size, size), np.float32)
     label[:] = LABEL_RGB["wall"]
-    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    rows, cols, shade, sky = _grids(size)
 
     # Wall: brick with a jittered tint, mortar every 4 rows, joints every 8 columns, staggered.
     wall = np.clip(WALL + colour_jitter * 0.08 * (gen.random(3, np.float32) - 0.5), 0, 1)
-    brick = max(2, round(4 * s))
-    mortar = (rows % brick == 0) | (((cols + (rows // brick % 2) * brick) % (2 * brick)) == 0)
-    facade = wall[:, None, None] * np.where(mortar, 0.8, 1.0).astype(np.float32)
+    facade = wall[:, None, None] * shade
 
     sky_height = round(_int(gen, 4, 14) * s)
     label[:, :sky_height] = LABEL_RGB["sky"]
-    sky = np.stack([0.55 + 0.4 * rows / size, 0.7 + 0.25 * rows / size, np.ones_like(rows)])
     facade[:, :sky_height] = sky[:, :sky_height]
 
     floors, columns = _int(gen, 3, 5), _int(gen, 2, 5)
@@ -104,11 +117,15 @@ def facade_pair(
     # Lighting: a linear gradient in a random direction, darker on one side.
     angle = 0.8 + colour_jitter * _uniform(gen, -0.5, 0.5)
     strength = 0.12 + colour_jitter * _uniform(gen, -0.04, 0.04)
+    # A row term plus a column term: made from one row and one column of the grids.
     ramp = (
-        (np.cos(angle) * (cols / size - 0.5) + np.sin(angle) * (rows / size - 0.5)) * 2 * strength
+        (np.cos(angle) * (cols[:1] / size - 0.5) + np.sin(angle) * (rows[:, :1] / size - 0.5))
+        * 2
+        * strength
     )
-    facade = np.clip(facade * (1 + ramp), 0, 1)
-    return torch.from_numpy(label), torch.from_numpy(facade.astype(np.float32))
+    lit = facade * (1 + ramp)
+    np.clip(lit, 0, 1, out=lit)
+    return torch.from_numpy(label), torch.from_numpy(lit.astype(np.float32))
 
 
 class SyntheticFacades(torch.utils.data.Dataset):
