@@ -31,13 +31,13 @@ bench() {  # name, then bench.py options
   "$PYTHON" scripts/bench.py --device cuda --steps 40 --warmup 10 --repeats 1 \
     --json "$OUT/speed_$name.json" "$@" | tee "$OUT/speed_$name.txt"
 }
-pass_base() {
-  bench fp32 --rows $ROWS --precision 32-true && bench bf16 --rows $ROWS --precision bf16-mixed
+fp32_and_bf16() {  # name prefix, then rows
+  local prefix=$1; shift
+  bench "${prefix}fp32" --rows "$@" --precision 32-true &&
+    bench "${prefix}bf16" --rows "$@" --precision bf16-mixed
 }
-pass_folder() {
-  bench folder_fp32 --rows $FOLDER_ROWS --precision 32-true &&
-    bench folder_bf16 --rows $FOLDER_ROWS --precision bf16-mixed
-}
+pass_base() { fp32_and_bf16 "" $ROWS; }
+pass_folder() { fp32_and_bf16 folder_ $FOLDER_ROWS; }
 pass_compile() {
   bench bf16_compile --rows $REFERENCE_ROWS --precision bf16-mixed --modes lightning \
     --warmup 20 --set model.compile=true

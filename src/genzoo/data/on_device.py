@@ -18,6 +18,7 @@ Both paths draw the same choices from the same keys and run the same arithmetic
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -49,18 +50,20 @@ def unstack(batch: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
     return [{key: value[j] for key, value in batch.items()} for j in range(count)]
 
 
-class CutThenFinish:
+class CutThenFinish(ABC):
     """Mixin for a Dataset with `cut` and `finish` (module docstring)."""
 
     finish_on_device = False  # set by the datamodule for its training set
     # Cut entries that `finish` reads on the host (per-sample choices): never sent to the device.
     host_keys: ClassVar[tuple[str, ...]] = ()
 
+    @abstractmethod
     def cut(self, keys: list[Any]) -> list[dict[str, torch.Tensor]]:
-        raise NotImplementedError
+        """Per sample key: the uint8 material and the sample's random choices (host)."""
 
+    @abstractmethod
     def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """The stacked cuts -> the finished batch, on the batch's device."""
 
     def __getitem__(self, key: Any) -> dict[str, torch.Tensor]:
         return self.__getitems__([key])[0]
