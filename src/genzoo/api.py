@@ -158,8 +158,13 @@ class Model:
     def export(self, format: str = "onnx", output: str | Path | None = None) -> list[Path]:
         """Write the deployable part(s) as ONNX or TorchScript (genzoo.export.export_model)."""
         from genzoo.export_model import export_model
+        from genzoo.utils.options import check_output_folder
 
-        folder = Path(output) if output is not None else Path(self.meta["run_dir"]) / "export"
+        folder = (
+            check_output_folder(str(output), "output")
+            if output is not None
+            else Path(self.meta["run_dir"]) / "export"
+        )
         return [part.path for part in export_model(self.module, format, folder)]
 
     # ----- helpers -----------------------------------------------------------------------

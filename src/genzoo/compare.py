@@ -51,10 +51,12 @@ def main(argv: list[str] | None = None) -> None:
             level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
         )
         from genzoo.compare_runs import compare
+        from genzoo.utils.options import check_output_folder
 
+        output = check_output_folder(str(options.get("output") or runs_root / "compare"), "output")
         page = compare(
             specs,
-            Path(options.get("output") or runs_root / "compare"),
+            output,
             options.get("metric"),
             runs_root,
         )

@@ -18,6 +18,7 @@ from genzoo.errors import ConfigError, exit_on_user_error
 from genzoo.utils.config import config_dir, require_values
 from genzoo.utils.options import (
     Rule,
+    boolean,
     check_options,
     check_output_file,
     choice,
@@ -39,6 +40,7 @@ OPTION_RULES: dict[str, Rule] = {
     "seed": integer(),
     "test_mode": optional(choice("paper", "eval")),
     "out": optional(text),
+    "overwrite": boolean,
     "device": device_name,
 }
 # The VAE's NLL bound when iw_samples is not given: tighter than the 32 of validation.
@@ -49,7 +51,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate a run's checkpoint; return (and write) the metrics with their provenance."""
     check_options(cfg, OPTION_RULES, "genzoo-eval")
     if cfg.out:
-        check_output_file(str(cfg.out), "out")
+        check_output_file(str(cfg.out), "out", bool(cfg.overwrite))
     # Heavy imports here, so that --help and command-line mistakes answer at once.
     import lightning as L
     from hydra.utils import instantiate
@@ -111,9 +113,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         result["per_image"] = per_image
     tag = datamodule.name if other_set else split
     out = Path(cfg.out) if cfg.out else run_dir / f"eval_{tag}.json"
+    table = out.with_suffix(".md")
+    if per_image is not None and cfg.out:  # the SR table goes beside out=: checked before either
+        check_output_file(str(table), "out (its .md table)", bool(cfg.overwrite))
     _write_atomically(out, json.dumps(result, indent=2))
     if per_image is not None:
-        table = out.with_suffix(".md")
         _write_atomically(table, sr_table(per_image, metrics, f"{tag}, x{model.hparams['scale']}"))
         log.info("per-image table written to %s", table)
     print(metric_table(metrics, f"{datamodule.name}, split={split} ({result['split_is']})"))

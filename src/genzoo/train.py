@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import RunInterrupted, exit_on_user_error
 from genzoo.utils.config import build, config_dir, slurm_batch_job, to_plain
+from genzoo.utils.run_lock import LOCK_NAME
 
 if TYPE_CHECKING:
     import lightning as L
@@ -29,10 +30,24 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Nothing is written into the run directory until every check has passed (values, resume,
     model family), so a refused start leaves an existing run as it was.
     """
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    from genzoo.utils.console import quiet_console
+    from genzoo.utils.run_lock import run_lock
+
+    quiet_console()
+    check_start(cfg)
+    # Under DDP every process runs this; the run directory is rank 0's to hold and write.
+    rank = getattr(rank_zero_only, "rank", 0)
+    with run_lock(Path(cfg.paths.run_dir), enabled=rank == 0):
+        return _start(cfg, rank)
+
+
+def _start(cfg: DictConfig, rank: int) -> dict[str, float]:
+    """The start of a run whose directory this process holds: resume, build, record, fit."""
     import lightning as L
 
     from genzoo.utils.checkpoint import checkpoint_batches
-    from genzoo.utils.console import quiet_console
     from genzoo.utils.device import bf16_on_cpu_warning
     from genzoo.utils.resume import (
         check_same_model,
@@ -42,8 +57,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     from genzoo.utils.run_dir import close_run_log, open_run_dir
 
-    quiet_console()
-    check_start(cfg)
     _recipe_tip()
     slow_bf16 = bf16_on_cpu_warning(
         str(cfg.trainer.get("precision")), str(cfg.trainer.get("accelerator"))
@@ -89,19 +102,25 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # A sanity-check validation would draw random numbers the uninterrupted run never drew.
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"num_sanity_val_steps": 0})
 
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
     _check_data_ready(datamodule)
     # debug=fdr (fast_dev_run) promises that nothing is saved: no config, log or summary either.
     saving = not cfg.trainer.get("fast_dev_run")
-    # Under DDP every process runs this; the run's config and log are rank 0's.
-    rank = getattr(rank_zero_only, "rank", 0)
     resumed_from = checkpoint_batches(meta) if ckpt_path else None
+    # A new run's directory holds nothing of the run yet (at most the lock): a start that
+    # fails before its first batch is trained takes away what it made (remove_failed_start).
+    new_run = ckpt_path is None and not any(p.name != LOCK_NAME for p in _entries(run_dir))
     log_file = open_run_dir(cfg, run_dir, resumed_from) if saving and rank == 0 else None
     if ckpt_path:
         log.info("resuming from %s (after %d batches)", ckpt_path, resumed_from)
+    progress = FitProgress()
     try:
-        return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving)
+        return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving, progress)
+    except BaseException:
+        close_run_log(log_file)
+        log_file = None
+        if new_run and rank == 0 and progress.batches == 0:
+            remove_failed_start(run_dir)
+        raise
     finally:
         close_run_log(log_file)
 
@@ -111,11 +130,45 @@ def check_start(cfg: DictConfig) -> None:
     two `_target_`s, before values that only one kind of data defines are resolved), then
     every value's type and meaning. Raises one GenzooError naming what to change."""
     from genzoo.utils.config_checks import check_config_values, check_model_fits_data
+    from genzoo.utils.loggers import check_wandb_upload
     from genzoo.utils.validate import check_config_types
 
     check_model_fits_data(cfg)
     check_config_types(cfg)
     check_config_values(cfg)
+    check_wandb_upload(cfg.get("logger"))
+
+
+class FitProgress:
+    """How far a fit got, read when it fails: batches trained (0 until the first one ends)."""
+
+    def __init__(self) -> None:
+        self.trainer: L.Trainer | None = None
+
+    @property
+    def batches(self) -> int:
+        from genzoo.callbacks.console import batches_done
+
+        return batches_done(self.trainer) if self.trainer is not None else 0
+
+
+def _entries(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
+def remove_failed_start(run_dir: Path) -> None:
+    """Take away what a new run wrote before it failed without training a batch (its config,
+    log, logger folders): a failed start leaves no run behind. The lock stays to its holder."""
+    import shutil
+
+    for entry in _entries(run_dir):
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    log.debug("removed the failed start's files from %s", run_dir)
 
 
 def _check_data_ready(datamodule: L.LightningDataModule) -> None:
@@ -124,9 +177,13 @@ def _check_data_ready(datamodule: L.LightningDataModule) -> None:
     nothing behind. Lightning's own calls later find them ready (setup returns early)."""
     import os
 
+    from genzoo.data.base import ImageDataModule
+
     if os.environ.get("LOCAL_RANK", "0") == "0":  # one download per machine, as Lightning does
         datamodule.prepare_data()
     datamodule.setup("fit")
+    if isinstance(datamodule, ImageDataModule):
+        datamodule.check_one_batch()
 
 
 def _recipe_tip() -> None:
@@ -170,8 +227,34 @@ def _fit(
     model: L.LightningModule,
     trainer_cfg: DictConfig,
     saving: bool,
+    progress: FitProgress,
 ) -> dict[str, float]:
-    """Build loggers, callbacks and the Trainer; fit; write the summary."""
+    """Build loggers, callbacks and the Trainer; fit; write the summary. The W&B run ends
+    with the fit, failed or not, so the next job of a sweep starts its own."""
+    from genzoo.utils.loggers import finish_wandb
+
+    failed = True
+    try:
+        metrics = _fit_logged(
+            cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving, progress
+        )
+        failed = False
+        return metrics
+    finally:
+        finish_wandb(failed)
+
+
+def _fit_logged(
+    cfg: DictConfig,
+    run_dir: Path,
+    ckpt_path: Path | None,
+    meta: dict,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    trainer_cfg: DictConfig,
+    saving: bool,
+    progress: FitProgress,
+) -> dict[str, float]:
     from hydra.utils import instantiate
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -189,12 +272,13 @@ def _fit(
     )
     callbacks = build_callbacks(cfg.get("callbacks"), model, bool(loggers), datamodule)
     run_end = RunEndCheckpoint()
-    callbacks += [NaNGuard(), RankAgreement(), RunMetadata(plain_cfg), run_end]
+    callbacks += [NaNGuard(), RankAgreement(), RunMetadata(plain_cfg, meta), run_end]
     if trainer_cfg.get("enable_model_summary", True):
         callbacks.append(RunSummary())
     trainer: L.Trainer = instantiate(
         trainer_cfg, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
+    progress.trainer = trainer
     for logger in loggers:
         logger.log_hyperparams(plain_cfg)
     log.info(
@@ -249,10 +333,11 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """genzoo-train: checks the command line's keys, then hands over to Hydra."""
-    from genzoo.utils.cli import check_command_line
+    from genzoo.utils.cli import check_command_line, check_run_location
     from genzoo.utils.resume_config import rewrite_resume_command_line
 
     check_command_line("train", sys.argv[1:])
+    check_run_location(sys.argv[1:])
     with exit_on_user_error():
         rewrite_resume_command_line(sys.argv[1:])
     _hydra_main()

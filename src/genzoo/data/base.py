@@ -172,26 +172,35 @@ class ImageDataModule(L.LightningDataModule):
         epoch, batches_done = resume_position(self.trainer)
         assert isinstance(loader.sampler, ResumableSampler)
         loader.sampler.resume_at(epoch, batches_done * self.batch_size)
-        per_process = len(loader.sampler)
-        if per_process < self.batch_size:  # drop_last would leave no batch: say so, not "0 steps"
-            processes = loader.sampler.num_replicas
-            raise DatasetError(
-                f"{self.describe()} has {len(self.train_set)} training images"  # type: ignore[arg-type]
-                + (f" ({per_process} per process of {processes})" if processes > 1 else "")
-                + f", fewer than data.batch_size={self.batch_size}, and incomplete batches are "
-                f"dropped: set data.batch_size={max(1, per_process)} or lower, or add images"
-            )
+        self._check_one_batch(len(loader.sampler), loader.sampler.num_replicas)
         return loader
+
+    def check_one_batch(self) -> None:
+        """After setup: refuse a training set smaller than one batch before a run starts (the
+        loader checks again per process once DDP has split the set)."""
+        if self.train_set is not None:
+            self._check_one_batch(len(self.train_set), 1)  # type: ignore[arg-type]
+
+    def _check_one_batch(self, per_process: int, processes: int) -> None:
+        if per_process >= self.batch_size:
+            return
+        # drop_last would leave no batch: say so, not "0 steps"
+        raise DatasetError(
+            f"{self.describe()} has {len(self.train_set)} training images"  # type: ignore[arg-type]
+            + (f" ({per_process} per process of {processes})" if processes > 1 else "")
+            + f", fewer than data.batch_size={self.batch_size}, and incomplete batches are "
+            f"dropped: set data.batch_size={max(1, per_process)} or lower, or add images"
+        )
 
     def finishes_on_device(self) -> bool:
         """data.augment_on: whether training batches are finished where the model trains
         (data/on_device.py); auto: when that is a CUDA device."""
         if self.augment_on != "auto":
             return self.augment_on == "device"
+        # Without a trainer nobody calls transfer_batch_to_device, which finishes the batches:
+        # a loader read by a script (bench.py --sampling) gets them finished on the host.
         trainer = self.trainer
-        if trainer is not None:
-            return trainer.strategy.root_device.type == "cuda"
-        return torch.cuda.is_available()
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
     def transfer_batch_to_device(
         self, batch: Any, device: torch.device, dataloader_idx: int

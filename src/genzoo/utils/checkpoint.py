@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +65,36 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
+        # PyTorch's own message advises weights_only=False, which runs whatever code the
+        # file holds: never the advice for a file that failed to load. Say what it is not.
+        what = (
+            "it holds objects other than tensors and plain values (not a genzoo checkpoint; "
+            "genzoo never unpickles code)"
+            if isinstance(err, pickle.UnpicklingError)
+            and path.stat().st_size > 0
+            and zipfile.is_zipfile(path)
+            else "it is not a complete PyTorch checkpoint (truncated or corrupt)"
+        )
         raise CheckpointError(
-            f"cannot read checkpoint {path} ({type(err).__name__}: {err}); it may be "
-            f"truncated or not a genzoo checkpoint"
-        ) from err
+            f"cannot read checkpoint {path}: {what}.{_other_checkpoints(path)}"
+        ) from None
     if not isinstance(ckpt, dict) or "genzoo" not in ckpt or "state_dict" not in ckpt:
         raise CheckpointError(
             f"{path} is not a genzoo checkpoint (no 'genzoo' metadata); "
             f"train with genzoo-train to get one"
         )
     return ckpt
+
+
+def _other_checkpoints(path: Path) -> str:
+    """' Other checkpoints of this run: ...' (best first), or '' when there are none."""
+    folder = path.resolve().parent
+    others = sorted(folder.glob("*.ckpt"), key=lambda p: (not p.name.startswith("best"), p.name))
+    others = [p for p in others if p.resolve() != path.resolve()]
+    if not others:
+        return ""
+    names = ", ".join(p.name for p in others)
+    return f" Other checkpoints of this run: {names} (e.g. checkpoint=best, or ckpt_path=...)"
 
 
 def import_target(target: str) -> type:

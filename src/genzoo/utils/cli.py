@@ -139,3 +139,19 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
             message = unknown_key_message(cfg, key, f"genzoo-{config_name}")
             print(f"error: {message}", file=sys.stderr)
             sys.exit(2)
+
+
+def check_run_location(argv: list[str]) -> None:
+    """Exit 2 with one line when run_name= or run_group= on the command line is not one folder
+    name: Hydra makes the run directory before genzoo sees the config, so `run_name=../../x`
+    is refused here, before anything exists outside the runs root."""
+    from genzoo.utils.config_checks import path_component
+
+    for arg in overrides_of(argv) or []:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or key not in ("run_name", "run_group"):
+            continue
+        for part in value.split(","):  # a sweep over names: each must be one
+            if (problem := path_component(part.strip())) is not None:
+                print(f"error: {key}={part.strip()} {problem}", file=sys.stderr)
+                sys.exit(2)

@@ -61,10 +61,22 @@ NAMED_RULES["lr"] = lambda v: (
 )
 NAMED_RULES["channels"] = lambda v: None if v in (1, 3) else "must be 1 (grey) or 3 (colour)"
 TRAINER_RULES: dict[str, Rule] = {"max_steps": _limit, "max_epochs": _limit}
+
+
 # Top-level keys genzoo itself reads.
+def path_component(value: Any) -> str | None:
+    """A run's name or group names one folder under the runs root, never a path out of it."""
+    text = str(value)
+    if not text or text in (".", "..") or "/" in text or "\\" in text or "\0" in text:
+        return "must be one folder name (no /, no .. ): runs live in runs/<run_group>/<run_name>"
+    return None
+
+
 TOP_RULES: dict[str, Rule] = {
     "seed": lambda v: None if v is None or type(v) is int else "must be an integer, or null",
     "resume": lambda v: None if isinstance(v, bool) else "must be true or false",
+    "run_name": path_component,
+    "run_group": path_component,
 }
 _INTERPOLATION = re.compile(r"^\$\{([\w.]+)\}$")
 

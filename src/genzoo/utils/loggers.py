@@ -40,9 +40,56 @@ def _prepare_wandb(node: DictConfig, resume_run_id: str | None) -> None:
             node.save_dir,
             node.save_dir,
         )
+    if node.get("name"):
+        node.name = sweep_job_name(str(node.name))
     if resume_run_id:
         node.id = resume_run_id
         node.resume = "allow"
+
+
+def check_wandb_upload(logger_cfg: DictConfig | None) -> None:
+    """`logger.wandb.log_model` uploads checkpoints to a W&B server: refused in one line, before
+    anything is written, where the run would log offline (no API key, or WANDB_MODE=offline),
+    as Lightning would fail on it only after training."""
+    from genzoo.errors import ConfigError
+
+    node = (logger_cfg or {}).get("wandb")
+    if not node or node.get("_target_") != _WANDB or not node.get("log_model"):
+        return
+    mode = os.environ.get("WANDB_MODE", "")
+    if node.get("offline") or mode in ("offline", "disabled", "dryrun"):
+        why = "this run logs offline"
+    elif not wandb_has_api_key():
+        why = "no W&B API key is set (WANDB_API_KEY or `wandb login`), so it would log offline"
+    else:
+        return
+    raise ConfigError(
+        f"logger.wandb.log_model={node.get('log_model')} uploads checkpoints to W&B, but {why}: "
+        "log in and run online, or drop logger.wandb.log_model (checkpoints stay in the run's "
+        "checkpoints/ folder either way)"
+    )
+
+
+def finish_wandb(failed: bool) -> None:
+    """End this process's W&B run, if one is open: a sweep's next job (same process) then
+    starts its own run instead of Lightning reusing this one. Failed jobs end marked failed."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish(exit_code=1 if failed else 0)
+
+
+def sweep_job_name(name: str) -> str:
+    """A W&B display name of its own for each job of a Hydra sweep (`<run_name>/<job num>`, as
+    its folder multirun/<run_name>/<num>): the run name is resolved once per sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return name
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return name
+    return f"{name}/{hydra_cfg.job.num}"
 
 
 def _resolved(node: DictConfig) -> DictConfig:

@@ -132,11 +132,16 @@ def check_output_folder(output: str, key: str, inputs: str | None = None) -> Pat
     return path
 
 
-def check_output_file(output: str, key: str) -> Path:
-    """A file to write: refused when a folder has that name."""
+def check_output_file(output: str, key: str, overwrite: bool = False) -> Path:
+    """A file to write: refused when a folder has that name, or when a file does and
+    `overwrite` was not asked for (a user's file is never replaced by accident)."""
     path = Path(output).expanduser()
     if path.is_dir():
         raise ConfigError(
             f"{key}={output} is a folder: name the file to write, e.g. {path}/eval.json"
+        )
+    if path.exists() and not overwrite:
+        raise ConfigError(
+            f"{key}={output} already exists: name a new file, or add overwrite=true to replace it"
         )
     return path
