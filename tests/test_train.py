@@ -129,8 +129,8 @@ def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch, f
 
     monkeypatch.setattr(VAE, "training_step", poisoned)
     run = tmp_path / "nan"
-    how = "skipped on the device" if fused else "before this step changed any weight"
-    with pytest.raises(NonFiniteLossError, match=f"at global step 7 .*{how}"):
+    how = "skipped on the device" if fused else "before that batch changed any weight"
+    with pytest.raises(NonFiniteLossError, match=f"in training batch 8 .*{how}"):
         train(
             make_cfg(*SHORT, "trainer.max_epochs=3", f"+model.optimizer.fused={fused}", run_dir=run)
         )
@@ -256,7 +256,8 @@ def test_deferred_nan_guard_skips_the_bad_update_on_the_device() -> None:
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[guard],
     )  # fmt: skip
-    with pytest.raises(NonFiniteLossError, match="at global step 3 .*skipped on the device"):
+    said = "in training batch 4 .*skipped on the device; the 2 batches after it, up to batch 6"
+    with pytest.raises(NonFiniteLossError, match=said):
         trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=4))
     assert guard.deferred
     weights = model.weights_after

@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from genzoo.callbacks.console import batches_done
 from genzoo.errors import GenzooError
 
 # Deferred flags kept before the host reads them anyway (a run that never logs).
@@ -24,24 +25,35 @@ class LossFlag:
     """One loss handed to backward, kept on the device until the host reads it."""
 
     name: str
-    global_step: int
+    batch: int  # the training batch it belongs to, counted from 1 across epochs and resumes
     epoch: int
     bad: torch.Tensor  # () bool: the loss was not finite
     value: torch.Tensor  # () float: the loss, for the message
 
 
-def _message(flag: LossFlag, value: float, deferred: bool) -> str:
-    after = (
-        "No optimizer step since changed a weight (each was skipped on the device) and no "
-        "checkpoint was written after it"
-        if deferred
-        else "Training stopped before this step changed any weight"
-    )
+def _message(flag: LossFlag, value: float, read_at_batch: int | None = None) -> str:
+    """What happened, in training batches (genzoo's unit everywhere, trainer.max_steps too).
+
+    `read_at_batch`: in the deferred way, the batch at whose end the host read the flag."""
+    where = f"{flag.name} is {value} in training batch {flag.batch} (epoch {flag.epoch})"
+    if read_at_batch is None:
+        after = "Training stopped before that batch changed any weight"
+    else:
+        later = read_at_batch - flag.batch
+        trained_on = (
+            f"the {later} batch{'es' if later != 1 else ''} after it, up to batch "
+            f"{read_at_batch} where the loss was read, trained as usual"
+            if later > 0
+            else "no batch after it trained"
+        )
+        after = (
+            f"Its optimizer update was skipped on the device; {trained_on}, and no checkpoint "
+            "was written from it on"
+        )
     return (
-        f"{flag.name} is {value} at global step {flag.global_step} (epoch {flag.epoch}). "
-        f"{after}; checkpoints hold the last finite state. Lower the learning rate, enable "
-        f"gradient clipping (model.clip_grad_norm or trainer.gradient_clip_val), or resume "
-        f"from last.ckpt."
+        f"{where}. {after}: the checkpoints hold the state before it. Lower the learning "
+        f"rate, enable gradient clipping (model.clip_grad_norm or trainer.gradient_clip_val), "
+        f"or resume from last.ckpt."
     )
 
 
@@ -64,6 +76,12 @@ class NaNGuard(L.Callback):
         self.deferred = False
         self._flags: list[LossFlag] = []
         self._step_bad: torch.Tensor | None = None
+        self._batch = 0  # the batch being trained, counted from 1 (LossFlag.batch)
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self._batch = batches_done(trainer) + 1
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         optimizers = trainer.optimizers
@@ -82,12 +100,12 @@ class NaNGuard(L.Callback):
         if not self.deferred:
             if torch.isfinite(loss).all():
                 return
-            flag = LossFlag(name, trainer.global_step, trainer.current_epoch, loss, loss)
-            raise NonFiniteLossError(_message(flag, loss.detach().float().mean().item(), False))
+            flag = LossFlag(name, self._batch, trainer.current_epoch, loss, loss)
+            raise NonFiniteLossError(_message(flag, loss.detach().float().mean().item()))
         loss = loss.detach()
         bad = ~torch.isfinite(loss).all()
         self._step_bad = bad if self._step_bad is None else self._step_bad | bad
-        flag = LossFlag(name, trainer.global_step, trainer.current_epoch, bad, loss.float().mean())
+        flag = LossFlag(name, self._batch, trainer.current_epoch, bad, loss.float().mean())
         self._flags.append(flag)
 
     def on_before_optimizer_step(
@@ -128,7 +146,7 @@ class NaNGuard(L.Callback):
         if not bad.any():
             return
         first = flags[int(bad.nonzero()[0])]
-        raise NonFiniteLossError(_message(first, float(first.value.cpu()), True))
+        raise NonFiniteLossError(_message(first, float(first.value.cpu()), self._batch))
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         monitored = [
@@ -140,6 +158,7 @@ class NaNGuard(L.Callback):
         ]
         if monitored:
             raise NonFiniteLossError(
-                f"validation metrics {', '.join(sorted(monitored))} are not finite at global step "
-                f"{trainer.global_step}; stopping before a checkpoint records them."
+                f"validation metrics {', '.join(sorted(monitored))} are not finite after "
+                f"{batches_done(trainer)} training batches; stopping before a checkpoint "
+                "records them."
             )
