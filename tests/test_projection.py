@@ -42,7 +42,10 @@ def test_stylegan_projection_beats_its_start_and_the_mean_digit(space: str, held
     assert gained > psnr(mean_digit, held_out).mean() + 1
     assert _distance(result.images, held_out).mean() < 0.5 * _distance(start, held_out).mean()
     assert result.losses.shape == (80, 6) and (result.losses[-1] < result.losses[0]).all()
-    assert result.latents["w"].shape == (6, g.num_ws, 64)
+    assert result.latents["w"].shape == ((6, 64) if space == "w" else (6, g.num_ws, 64))
+    # Each image's noise maps are kept near white noise (the penalty is per image, not a
+    # batch mean whose gradient on one image falls as 1/B**2).
+    assert float(noise_regularisation(result.latents["noise"]).max()) < 1e-3
 
 
 def test_dcgan_projection_improves_on_the_best_random_start(held_out) -> None:
@@ -59,7 +62,18 @@ def test_noise_penalty_is_low_for_white_noise_and_high_for_smooth_noise() -> Non
     gen = torch.Generator().manual_seed(0)
     white = [torch.randn(2, 1, 32, 32, generator=gen)]
     smooth = [torch.nn.functional.avg_pool2d(white[0], 5, 1, 2) * 5]
-    assert float(noise_regularisation(white)) < 0.01 < float(noise_regularisation(smooth))
+    assert (noise_regularisation(white) < 0.01).all() and (
+        noise_regularisation(smooth) > 0.01
+    ).all()
+    # One image's penalty, and its gradient, do not depend on the images beside it.
+    one = smooth[0][:1].clone().requires_grad_(True)
+    noise_regularisation([one]).sum().backward()
+    alone = one.grad.clone()
+    many = torch.cat([smooth[0][:1]] * 16).requires_grad_(True)
+    penalty = noise_regularisation([many])
+    penalty.sum().backward()
+    torch.testing.assert_close(penalty, noise_regularisation([smooth[0][:1]]).expand(16))
+    torch.testing.assert_close(many.grad[:1], alone)
 
 
 def test_genzoo_project_writes_latents_that_redraw_its_images(tmp_path: Path, held_out) -> None:

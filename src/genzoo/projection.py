@@ -62,13 +62,15 @@ def lr_at(t: float, base: float, rampdown: float = 0.25, rampup: float = 0.05) -
 
 
 def noise_regularisation(noises: list[torch.Tensor]) -> torch.Tensor:
-    """Squared autocorrelation of each noise map at one-pixel shifts, over scales down to 8 px."""
-    total = noises[0].new_zeros(())
-    for noise in noises:
+    """Per image (B,): squared autocorrelation of each of its noise maps at one-pixel shifts,
+    over scales down to 8 px (Karras et al. 2020, appendix D). Each image's own maps: a mean
+    over the batch would shrink one image's gradient as 1/B**2 and leave the maps unchecked."""
+    total = noises[0].new_zeros(noises[0].shape[0])
+    for noise in noises:  # (B, 1, H, W)
         size = noise.shape[-1]
         while True:
-            total = total + (noise * torch.roll(noise, 1, dims=3)).mean() ** 2
-            total = total + (noise * torch.roll(noise, 1, dims=2)).mean() ** 2
+            total = total + (noise * torch.roll(noise, 1, dims=3)).mean(dim=(1, 2, 3)) ** 2
+            total = total + (noise * torch.roll(noise, 1, dims=2)).mean(dim=(1, 2, 3)) ** 2
             if size <= 8:
                 break
             noise = F.avg_pool2d(noise, 2)
@@ -198,7 +200,7 @@ def _project_style(
         w_in = w + torch.randn(w.shape, generator=gen).to(device) * jitter
         images = to_unit(g.synthesis(_broadcast(w_in, g.num_ws), noises=noises))
         per_image = objective(images)
-        loss = per_image.sum() + noise_weight * noise_regularisation(noises)
+        loss = (per_image + noise_weight * noise_regularisation(noises)).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -212,7 +214,8 @@ def _project_style(
     with torch.no_grad():
         final = to_unit(g.synthesis(_broadcast(w, g.num_ws), noises=noises)).clamp(0, 1)
     latents = {
-        "w": _broadcast(w.detach(), g.num_ws).cpu(),
+        # (B, w_dim) in w, (B, num_ws, w_dim) in w+: the space's own shape.
+        "w": (w.detach()[:, 0] if space == "w" else w.detach()).cpu(),
         "noise": [n.detach().cpu() for n in noises],
     }
     return Projection(final, latents, torch.stack(losses), space, distance, steps)
