@@ -64,3 +64,24 @@ def test_commands_write_beside_a_shipped_model_under_runs_zoo(tmp_path: Path) ->
     written = sorted(p.name for p in (tmp_path / "runs/zoo/dcgan_digits/samples").iterdir())
     assert any(name.startswith("samples_") for name in written)
     assert not any(ZOO_DIR.glob("samples*"))  # never into the package
+
+
+def test_sample_metrics_are_pinned_to_a_feature_network_the_card_names() -> None:
+    """FID / KID under a card are the same on every machine: `auto` would become Inception
+    where torch-fidelity's weights exist, and report another number under the same key."""
+    import torch
+    import yaml
+
+    from genzoo.utils.config import config_dir
+
+    for name in SHIPPED:
+        card = model_card(name)
+        if "fid" not in card["metrics"]:
+            continue
+        ckpt = torch.load(shipped_checkpoint(name), map_location="cpu", weights_only=True)
+        assert ckpt["hyper_parameters"]["feature_network"] == card["feature_network"] == "digits"
+        assert f"`{card['feature_network']}`" in (ZOO_DIR / f"{name}.md").read_text()
+        recipe = yaml.safe_load(
+            (config_dir() / "experiment" / f"{card['experiment']}.yaml").read_text()
+        )
+        assert recipe["model"]["feature_network"] == "digits", card["experiment"]

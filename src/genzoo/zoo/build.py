@@ -146,6 +146,8 @@ def write_card(recipe: ZooRecipe, run: Path) -> dict[str, Any]:
         "eval_seconds": round(eval_seconds, 1),
         "metrics": result["metrics"],
         "notes": result.get("notes", {}),
+        # FID / KID / class metrics depend on it: a card names it, so no machine reads another.
+        "feature_network": result["hyper_parameters"].get("feature_network"),
         "relative_tolerance": RELATIVE_TOLERANCE,
         "checkpoint_bytes": ckpt_path.stat().st_size,
         "sha256": hashlib.sha256(ckpt_path.read_bytes()).hexdigest(),

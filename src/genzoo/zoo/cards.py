@@ -15,6 +15,12 @@ HEADLINE = (
 )  # fmt: skip
 
 
+FEATURE_NETWORKS = {
+    "digits": "genzoo's shipped digit classifier (128-d features), the same on every machine",
+    "inception": "torch-fidelity's Inception-v3 (2048-d pool features)",
+}
+
+
 def headline(metrics: dict[str, Any]) -> str:
     shown = [key for key in HEADLINE if key in metrics][:5]
     return ", ".join(f"{key} {_number(metrics[key])}" for key in shown)
@@ -45,6 +51,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- **Evaluation**: `{card['eval_command']}` on the `{card['split']}` split "
         f"({card['split_is']}), {card['eval_seconds']:.0f} s; a rebuilt value within "
         f"{card['relative_tolerance']:.0%} of the card's is a match (tests/test_zoo.py)",
+        *(
+            [
+                f"- **Feature network** (FID, KID, class metrics): `{card['feature_network']}`, "
+                f"{FEATURE_NETWORKS.get(card['feature_network'], card['feature_network'])}"
+            ]
+            if card.get("feature_network")
+            else []
+        ),
         "",
         "| metric | value |",
         "|---|---|",
