@@ -204,3 +204,17 @@ def test_colour_gan_without_inception_trains_to_the_end_and_monitors_swd(
     assert "last.ckpt" in checkpoints and any(n.startswith("best-") for n in checkpoints)
     said = [r.getMessage() for r in caplog.records if "best checkpoint" in r.getMessage()]
     assert said == ["best checkpoint: picked by val/swd (lower is better)"]
+
+
+def test_ratios_best_at_one_rank_by_distance_to_one() -> None:
+    from genzoo.compare_runs import Run
+    from genzoo.metrics.directions import best_value, direction_of
+
+    # A noisy SR run (hf_ratio 1.6) is not better than one near the real images' energy (0.95).
+    assert best_value("val/hf_ratio", [1.6, 0.95, 0.7]) == 0.95
+    assert best_value("val/sharpness", [0.5, 1.3, 1.1]) == 1.1
+    assert best_value("val/psnr", [20.0, 25.0]) == 25.0
+    assert best_value("val/fid", [20.0, 25.0]) == 20.0
+    assert "distance to 1" in direction_of("val/hf_ratio")
+    run = Run(Path("r"), "g", "n", {}, {"val/hf_ratio": [(1, 0.9), (2, 1.4), (3, 1.02)]})
+    assert run.best("val/hf_ratio") == 1.02

@@ -23,7 +23,7 @@ import yaml
 
 from genzoo.browser import IMAGE_CHECK, browser_check
 from genzoo.errors import ConfigError
-from genzoo.metrics.directions import direction_of, feature_network_of, higher_is_better
+from genzoo.metrics.directions import badness, best_value, direction_of, feature_network_of
 
 log = logging.getLogger("genzoo")
 
@@ -51,8 +51,7 @@ class Run:
         points = self.history.get(metric)
         if not points:
             return None
-        values = [v for _, v in points]
-        return max(values) if higher_is_better(metric) else min(values)
+        return best_value(metric, [v for _, v in points])
 
 
 def find_runs(spec: str, runs_root: Path) -> list[Path]:
@@ -137,13 +136,12 @@ def compare(specs: list[str], output: Path, metric: str | None, runs_root: Path)
         )
     if metric is not None:
         sort_metric = metric
-        missing = -math.inf if higher_is_better(metric) else math.inf
 
         def sort_key(run: Run) -> float:
             best = run.best(sort_metric)
-            return missing if best is None else best
+            return math.inf if best is None else badness(sort_metric, best)
 
-        runs.sort(key=sort_key, reverse=higher_is_better(metric))
+        runs.sort(key=sort_key)
     output.mkdir(parents=True, exist_ok=True)
     charts = _charts(runs, metrics, output)
     images = _images(runs, output)
