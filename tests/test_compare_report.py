@@ -96,6 +96,20 @@ def test_report_from_the_shipped_checkpoints(shipped_report: tuple[Path, str]) -
     assert "stylegan_truncation.png" in figures and "vqvae_code_usage.png" in figures
     with Image.open(tmp_path / "report" / "figures" / "vqvae_code_usage.png") as chart:
         assert "codes used" in chart.text["Description"]
+    # The SR sentence says what was measured (whole images, named), not a fixed text.
+    assert "2 whole held-out images of data=sr_photos (coffee, flower)" in page
+    assert "smooth 64 px crops" not in page and "randomly initialised VGG19" in page
+    with Image.open(tmp_path / "report" / "figures" / "sr_panel.png") as panel:
+        assert "enlarged 4x pixel for pixel" in panel.text["Title"]
+
+
+def test_a_run_directorys_first_validation_items_ignore_the_loaders_batch_size() -> None:
+    """SR validation reads one whole image per batch; two items are two images."""
+    import genzoo
+    from genzoo.utils.user_images import validation_items
+
+    items, _ = validation_items(genzoo.load("zoo:srgan_photos").meta, 2)
+    assert len(items) == 2 and items[0]["hr"].shape != items[1]["hr"].shape
 
 
 @pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)

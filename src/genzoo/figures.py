@@ -34,8 +34,12 @@ def panel(
     title: str,
     description: str = "",
     cell: float = 1.1,
+    captions: Sequence[Sequence[str]] | None = None,
+    nearest: bool = False,
 ) -> Path:
-    """Images side by side: one column per (title, (B, C, H, W) in [0, 1]) entry, B rows."""
+    """Images side by side: one column per (title, (B, C, H, W) in [0, 1]) entry, B rows.
+
+    `captions[col][row]` goes under each image; `nearest` shows pixels as blocks (a zoom)."""
     plt = _pyplot()
     rows = max(len(images) for _, images in columns)
     fig, axes = plt.subplots(
@@ -51,10 +55,13 @@ def panel(
             ax.set_yticks([])
             if row < len(images):
                 image = images[row].detach().float().cpu().clamp(0, 1)
+                interpolation = "nearest" if nearest else "antialiased"
                 if image.shape[0] == 1:
-                    ax.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+                    ax.imshow(image[0], cmap="gray", vmin=0, vmax=1, interpolation=interpolation)
                 else:
-                    ax.imshow(image.permute(1, 2, 0).numpy())
+                    ax.imshow(image.permute(1, 2, 0).numpy(), interpolation=interpolation)
+                if captions is not None and row < len(captions[col]):
+                    ax.set_xlabel(captions[col][row], fontsize=7)
             else:
                 ax.axis("off")
             if row == 0:

@@ -22,12 +22,11 @@ import torch
 from genzoo import figures
 from genzoo.browser import IMAGE_CHECK, browser_check
 from genzoo.errors import ConfigError
-from genzoo.utils.user_images import validation_batch
+from genzoo.report_sr import LECTURE_SR, evaluated_on, sr_sentence, zoom_panel
+from genzoo.utils.user_images import validation_batch, validation_items
 
 log = logging.getLogger("genzoo")
 
-# The lecture's x4 super-resolution table (PSNR dB / SSIM on the Y channel).
-LECTURE_SR = {"bicubic": (21.59, 0.6423), "SRResNet": (23.53, 0.7832), "SRGAN": (21.15, 0.6868)}
 FAMILY_ORDER = ("VAE", "DCGAN", "StyleGAN", "VQVAE", "VQPrior", "Pix2Pix", "CycleGAN")
 
 
@@ -200,16 +199,15 @@ class Report:
         )
 
     def super_resolution(self, models: dict[str, tuple[str, Any, dict[str, Any]]]) -> None:
-        """The lecture's SR table beside genzoo's, and an LR | bicubic | SR ... | HR panel."""
-        from genzoo.networks.srresnet import bicubic_upscale
-
+        """The lecture's SR table beside genzoo's, what it was measured on, and zoomed crops
+        LR | bicubic | SR ... | HR of the held-out images (report_sr.py)."""
         first = next(iter(models.values()))
         ours: dict[str, tuple[float, float]] = {
             "bicubic": (first[2]["metrics"]["bicubic_psnr"], first[2]["metrics"]["bicubic_ssim"])
         }
         for family, (_, _, result) in models.items():
             ours[family] = (result["metrics"]["psnr"], result["metrics"]["ssim"])
-        rows = [["method", "lecture PSNR / SSIM", "genzoo PSNR / SSIM (held-out photos, Y)"]]
+        rows = [["method", "lecture PSNR / SSIM", "genzoo PSNR / SSIM (held-out images, Y)"]]
         for method, (psnr, ssim) in LECTURE_SR.items():
             mine = ours.get(method)
             rows.append(
@@ -219,21 +217,16 @@ class Report:
                     f"{mine[0]:.2f} / {mine[1]:.4f}" if mine else "no run",
                 ]
             )
-        batch = validation_batch(first[1].meta, 2)
-        lr, hr = batch["lr"], batch["hr"]
+        items, datamodule = validation_items(first[1].meta, 2)
         scale = int(first[1].hparams["scale"])
-        columns = [("LR", torch.nn.functional.interpolate(lr, scale_factor=scale, mode="nearest"))]
-        columns.append(("bicubic", bicubic_upscale(lr, scale)))
-        columns += [(family, m.upscale(lr)) for family, (_, m, _) in models.items()]
-        columns.append(("HR", hr))
-        figures.panel(
-            columns, self.fig("sr_panel.png"), "x4 super-resolution, held-out crops", cell=1.6
-        )
+        shown = {family: m for family, (_, m, _) in models.items()}
+        titles = zoom_panel(shown, items, scale, self.fig("sr_panel.png"))
+        notes = {family: result.get("notes", {}) for family, (_, _, result) in models.items()}
         self.add(
             Section(
                 "Super-resolution x4: bicubic, SRResNet, SRGAN",
-                sr_sentence(ours) + _notes(first[2]),
-                [("sr_panel.png", " | ".join(title for title, _ in columns))],
+                sr_sentence(ours, evaluated_on(datamodule, items), shown, notes) + _notes(first[2]),
+                [("sr_panel.png", " | ".join(titles) + " (zoomed crops)")],
                 rows,
             )
         )
@@ -272,32 +265,6 @@ Inception, so they compare with each other, not with published FIDs.</p>
 """
         )
         return page
-
-
-def sr_sentence(ours: dict[str, tuple[float, float]]) -> str:
-    """Why genzoo's SR numbers differ from the lecture's, and whether its ordering holds."""
-
-    def order(values: dict[str, tuple[float, float]], index: int) -> list[str]:
-        return sorted(values, key=lambda k: -values[k][index])
-
-    lecture = {k: v for k, v in LECTURE_SR.items() if k in ours}
-    same_psnr = order(lecture, 0) == order(ours, 0)
-    same_ssim = order(lecture, 1) == order(ours, 1)
-    verdict = (
-        "The lecture's ordering holds for both PSNR and SSIM."
-        if same_psnr and same_ssim
-        else f"PSNR orders the methods {' > '.join(order(ours, 0))} here against "
-        f"{' > '.join(order(lecture, 0))} in the lecture; SSIM {' > '.join(order(ours, 1))} against "
-        f"{' > '.join(order(lecture, 1))}."
-    )
-    return (
-        "The values differ from the lecture's because the images do: genzoo's embedded photos are "
-        "smooth 64 px crops of two scikit-image photos, which bicubic already restores well "
-        "(hence PSNRs near 30 dB), while the lecture's benchmark holds textured natural images; "
-        "the networks are also CPU-sized (6 blocks, 32 channels, minutes of training) and SRGAN's "
-        "content loss uses a randomly initialised VGG where the paper's uses ImageNet weights. "
-        + verdict
-    )
 
 
 def make_report(references: list[str], output: Path) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torchvision.utils import make_grid
@@ -71,17 +71,27 @@ def images_from_files(
     return torch.stack(images), used, unreadable
 
 
-def validation_batch(meta: dict, n: int) -> dict[str, torch.Tensor]:
-    """The first n validation items of the run's dataset, as one batch (its tensor keys)."""
+def validation_items(meta: dict, n: int) -> tuple[list[dict[str, torch.Tensor]], Any]:
+    """The first n validation items of the run's dataset, one dict of tensors each (whole SR
+    images differ in size, so the loader's batch size, 1 there, is no guide), and the
+    datamodule they came from."""
     from hydra.utils import instantiate
 
     datamodule = instantiate(meta["config"]["data"], _convert_="all")
     datamodule.setup("validate")
-    batches = math.ceil(n / datamodule.batch_size)
-    loader = datamodule.val_dataloader()
-    taken = [b for _, b in zip(range(batches), loader, strict=False)]
-    keys = [k for k, v in taken[0].items() if isinstance(v, torch.Tensor)]
-    return {k: torch.cat([b[k] for b in taken])[:n] for k in keys}
+    items: list[dict[str, torch.Tensor]] = []
+    for batch in datamodule.val_dataloader():
+        keys = [k for k, v in batch.items() if isinstance(v, torch.Tensor)]
+        items += [{k: batch[k][j] for k in keys} for j in range(len(batch[keys[0]]))]
+        if len(items) >= n:
+            break
+    return items[:n], datamodule
+
+
+def validation_batch(meta: dict, n: int) -> dict[str, torch.Tensor]:
+    """The first n validation items of the run's dataset, as one batch (its tensor keys)."""
+    items, _ = validation_items(meta, n)
+    return {k: torch.stack([item[k] for item in items]) for k in items[0]}
 
 
 def validation_images(meta: dict, n: int) -> torch.Tensor:
