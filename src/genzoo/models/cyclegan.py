@@ -6,7 +6,9 @@ D_A, D_B. The generators minimise the LSGAN loss + `cycle_weight` * cycle consis
 identity |G(b) - b| + |F(a) - a| (sec. 5.2, 0.5 * lambda); each discriminator sees fakes drawn
 from a history pool of 50 (sec. 4). Adam(2e-4, 0.5), constant then linearly decaying learning
 rate. Manual optimization with two optimizers, one per role, each over both networks of its
-role; Adam's steps are per parameter, so this is the paper's update.
+role; Adam's steps are per parameter, so this is the paper's update. Each batch steps the
+generators first, then the discriminators on the fakes made before that step, in the order of
+the reference code (junyanz/pytorch-CycleGAN-and-pix2pix, `optimize_parameters`).
 
 The embedded task's held-out batches are aligned (`'aligned'` in the batch): G(A) and F(B) are
 then scored against the true mapping, beside the identity baseline (docs/translation.md).
@@ -34,6 +36,7 @@ class CycleGAN(TranslationModel):
     generator: nn.ModuleDict  # AtoB, BtoA
     discriminator: nn.ModuleDict  # A, B
     monitor: ClassVar[str | None] = "val/cycle_l1"
+    generator_first: ClassVar[bool] = True  # as the reference: G, then D on the pre-step fakes
 
     def __init__(
         self,
