@@ -88,3 +88,59 @@ def test_vq_codes_round_trip_and_translate_upscale_take_any_size() -> None:
     p2p = genzoo.load("pix2pix_facades_synth", device="cpu")
     with pytest.raises(CapabilityError, match="translates AtoB"):
         p2p.translate(photo, direction="BtoA")
+
+
+# ----- the API checks what the command lines check: one GenzooError saying what to pass ------
+
+_DIGIT = torch.rand(1, 1, 32, 32)
+API_MISTAKES = [
+    ("dcgan_digits", lambda m: m.sample(0), "n=0 must be an integer of at least 1"),
+    ("dcgan_digits", lambda m: m.sample(-1), "n=-1 must be an integer"),
+    ("dcgan_digits", lambda m: m.sample(2.5), "n=2.5 must be an integer"),
+    ("dcgan_digits", lambda m: m.sample("4"), "n='4' must be an integer"),
+    ("dcgan_digits", lambda m: m.sample(4, seed=None), "seed=None must be an integer"),
+    ("vae_digits", lambda m: m.sample(4, truncation=0.7), r"truncation= \(it understands: temperature\)"),
+    ("stylegan_digits", lambda m: m.sample(4, bogus=1), r"bogus= \(it understands: noise_mode, truncation\)"),
+    ("vae_digits", lambda m: m.sample(4, temperature=0), "temperature=0 must be"),
+    ("vqvae_prior_digits", lambda m: m.sample(2, top_p=2.0), "top_p=2.0 must be"),
+    ("vae_digits", lambda m: m.interpolate(steps=0), "steps=0 must be an integer of at least 2"),
+    ("stylegan_digits", lambda m: m.style_mix([], []), r"row_seeds=\[\] names no seed"),
+    ("stylegan_digits", lambda m: m.style_mix([0], [1], layers=(3, 99)), "layers=.* must be"),
+    ("vae_digits", lambda m: m.encode(torch.zeros(0, 1, 32, 32)), "holds no images"),
+    ("vae_digits", lambda m: m.encode([]), "no images were given"),
+    ("vae_digits", lambda m: m.encode(torch.full((1, 1, 32, 32), float("nan"))), "NaN or infinite"),
+    ("vae_digits", lambda m: m.decode(torch.zeros(2, 5)), r"latents \(B, 16\) .* got shape \(2, 5\)"),
+    ("vae_digits", lambda m: m.decode([[0.0] * 16]), "takes a tensor"),
+    ("vqvae_digits", lambda m: m.decode(torch.zeros(1, 8, 8, dtype=torch.long)), r"wrap one level's map in a list"),
+    ("vqvae_digits", lambda m: m.decode([torch.full((1, 8, 8), 9999)]), r"codes lie in \[0, "),
+    ("vqvae_digits", lambda m: m.decode([torch.zeros(1, 4, 4, dtype=torch.long)]), r"shape \(B, 8, 8\)"),
+    ("stylegan_digits", lambda m: m.project(torch.rand(1, 3, 32, 32), steps=1), "are colour, .* draws grey"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "call", "message"), API_MISTAKES)
+def test_api_mistakes_are_one_clear_error(name: str, call, message: str) -> None:
+    from genzoo.errors import GenzooError
+
+    with pytest.raises(GenzooError, match=message):
+        call(genzoo.load(name, device="cpu"))
+
+
+def test_api_takes_half_and_double_precision_images() -> None:
+    vae = genzoo.load("vae_digits", device="cpu")
+    single = vae.encode(_DIGIT)
+    torch.testing.assert_close(vae.encode(_DIGIT.double()), single)
+    torch.testing.assert_close(vae.encode(_DIGIT.half()), vae.encode(_DIGIT.half().float()))
+    style = genzoo.load("stylegan_digits", device="cpu")
+    result = style.project(_DIGIT, steps=2, space="w")
+    assert result.latents["w"].shape == (1, style.module.generator_ema.mapping.w_avg.shape[-1])
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:7", "tpu"])
+def test_a_device_that_is_not_there_is_one_line(device: str) -> None:
+    from genzoo.utils.device import DeviceError
+
+    if device.startswith("cuda") and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has the GPU asked for")
+    with pytest.raises(DeviceError, match=f"device={device} "):
+        genzoo.load("dcgan_digits", device=device)

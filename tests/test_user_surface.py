@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+from PIL import Image
 
 from genzoo.data.kinds import DataKindError, accepts_of, yields_of
 from genzoo.errors import ConfigError, GenzooError
@@ -145,6 +147,7 @@ BAD_OPTIONS = {
         "seed": "seed=abc",
         "test_mode": "test_mode=train",
         "out": "out=[1]",
+        "overwrite": "overwrite=maybe",
         "device": "device=tpu",
     },
     "translate": {
@@ -442,3 +445,66 @@ def test_reconstructing_a_far_from_square_image_says_it_was_cropped(tmp_path, ca
         images, used, _ = images_from_files(str(tmp_path), 32, 1)
     assert images.shape == (2, 1, 32, 32)
     assert "wide.png (2000x10)" in caplog.text and "square.png" not in caplog.text
+
+
+# The Python API shares genzoo-sample's option rules: each sampling option, wrong, is refused
+# naming it; right, it is taken (by the family that understands it).
+API_SAMPLING = {
+    "truncation": ("stylegan_digits", -1, 0.7),
+    "noise_mode": ("stylegan_digits", "loud", "const"),
+    "temperature": ("vae_digits", 0, 0.8),
+    "top_k": ("vqvae_prior_digits", 0, 5),
+    "top_p": ("vqvae_prior_digits", 2, 0.9),
+}
+
+
+def test_the_python_api_checks_every_sampling_option_as_genzoo_sample() -> None:
+    import genzoo
+    from genzoo.api_checks import OptionError
+    from genzoo.models.base import GenerativeModel
+    from genzoo.sample_images import OPTION_TAGS
+
+    every = set().union(*(cls.sample_options for cls in _model_classes(GenerativeModel)))
+    assert set(API_SAMPLING) == every == set(OPTION_TAGS), "every sampling option has a case"
+    for key, (name, wrong, right) in API_SAMPLING.items():
+        model = genzoo.load(name, device="cpu")
+        with pytest.raises(OptionError, match=f"{key}={wrong!r} "):
+            model.sample(2, **{key: wrong})
+        assert model.sample(2, **{key: right}).shape[0] == 2
+
+
+def _model_classes(base: type) -> list[type]:
+    import importlib
+
+    for family in ("vae", "dcgan", "stylegan", "vqvae", "vqvae_prior", "pix2pix", "cyclegan",
+                   "srresnet", "srgan"):  # fmt: skip
+        importlib.import_module(f"genzoo.models.{family}")
+    found, todo = [], [base]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return found
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_device_cuda_without_a_gpu_is_one_line_in_every_command(tmp_path: Path) -> None:
+    from genzoo.utils.device import DeviceError
+
+    photo = tmp_path / "in"
+    photo.mkdir()
+    Image.new("RGB", (32, 32)).save(photo / "a.png")
+    cases = {
+        "sample": ["run=zoo:dcgan_digits"],
+        "eval": ["run=zoo:dcgan_digits"],
+        "translate": ["run=zoo:cyclegan_photos", f"input={photo}", f"output={tmp_path / 'o'}"],
+        "upscale": ["run=zoo:srresnet_photos", f"input={photo}", f"output={tmp_path / 'o'}"],
+        "project": ["run=zoo:dcgan_digits", f"input={photo}", f"output={tmp_path / 'o'}"],
+    }
+    for name, args in cases.items():
+        _, command = _entry(name)
+        with pytest.raises(DeviceError, match="device=cuda but PyTorch sees no CUDA GPU"):
+            command(cli_cfg(name, *args, "device=cuda"))
+    result = run_cli("genzoo-sample", "run=zoo:dcgan_digits", "device=cuda", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "o").exists()

@@ -16,6 +16,7 @@ from typing import Any, cast
 import torch
 from PIL import Image
 
+from genzoo import api_checks as checks
 from genzoo import zoo
 from genzoo.data.transforms import pil_to_tensor, to_channels
 from genzoo.errors import GenzooError
@@ -86,13 +87,15 @@ class Model:
         return zoo.model_card(str(shipped)) if shipped else None
 
     def to(self, device: str | torch.device) -> Model:
-        self.module.to(device)
+        self.module.to(pick_device(str(device)))
         return self
 
     # ----- the contract, with user inputs ------------------------------------------------
     def sample(self, n: int = 16, seed: int = 0, **options: Any) -> torch.Tensor:
         """n images (n, C, H, W); options as genzoo-sample's (truncation, temperature, ...)."""
         self._require("sample")
+        n, seed = checks.count(n, "n"), checks.seed(seed)
+        checks.sample_options(self.family, self.module.sample_options, options)
         return self.module.sample(n, seed=seed, **options)
 
     def interpolate(
@@ -100,6 +103,17 @@ class Model:
     ) -> torch.Tensor:
         """`steps` images (steps, C, H, W) between the latents of two seeds."""
         self._require("interpolate")
+        steps = checks.count(steps, "steps", low=2)
+        seed_a, seed_b = checks.seed(seed_a, "seed_a"), checks.seed(seed_b, "seed_b")
+        space = options.pop("space", None)
+        spaces = sorted(self.module.interpolation_spaces)
+        if space is not None and space not in spaces:
+            raise checks.OptionError(
+                f"space={space!r}: {self.family} interpolates in {', '.join(spaces)}"
+            )
+        checks.sample_options(self.family, self.module.sample_options, options)
+        if space is not None:
+            options["space"] = space
         return self.module.interpolate(steps, seed_a, seed_b, **options)
 
     def style_mix(
@@ -107,7 +121,20 @@ class Model:
     ) -> torch.Tensor:
         """(rows * cols) images: each row seed's styles with layers [start, end) of each column's."""
         self._require("style_mix")
-        return self.module.style_mix(row_seeds, col_seeds, layers)
+        rows, cols = checks.seeds(row_seeds, "row_seeds"), checks.seeds(col_seeds, "col_seeds")
+        if layers is not None:
+            count = int(getattr(self.module, "style_layers", 0))
+            if (
+                not isinstance(layers, (tuple, list))
+                or len(layers) != 2
+                or not all(isinstance(v, int) for v in layers)
+                or not 0 <= layers[0] < layers[1] <= count
+            ):
+                raise checks.OptionError(
+                    f"layers={layers!r} must be (start, end) with 0 <= start < end <= {count}"
+                )
+            layers = (int(layers[0]), int(layers[1]))
+        return self.module.style_mix(rows, cols, layers)
 
     def reconstruct(self, images: ImageInput) -> torch.Tensor:
         self._require("reconstruct")
@@ -124,7 +151,12 @@ class Model:
     def decode(self, latents: Any) -> torch.Tensor:
         """What `encode` returns -> images (B, C, H, W)."""
         self._require("decode")
-        return cast(Any, self.module).decode(latents)
+        module = cast(Any, self.module)
+        if hasattr(module, "code_shapes"):  # a VQ-VAE: code maps per level
+            latents = checks.code_maps(latents, module.code_shapes(), int(module.num_codes))
+        else:
+            latents = checks.latents(latents, int(module.latent_dim), self.family)
+        return module.decode(latents)
 
     @torch.no_grad()
     def translate(self, images: ImageInput, direction: str | None = None) -> torch.Tensor:
@@ -152,7 +184,7 @@ class Model:
         self._require("project")
         from genzoo.projection import project
 
-        x, _ = self._images(images, fixed_size=True)
+        x, _ = self._images(images, fixed_size=True, same_channels=True)
         return project(self.module, x, **options)
 
     def export(self, format: str = "onnx", output: str | Path | None = None) -> list[Path]:
@@ -178,10 +210,21 @@ class Model:
             f"{self.family} ({self.name}) cannot {capability}: it can {can}{hint}"
         )
 
-    def _images(self, images: ImageInput, fixed_size: bool = False) -> tuple[torch.Tensor, bool]:
-        """User images -> ((B, C, H, W) float in [0, 1] on the model's device, was one image)."""
+    def _images(
+        self, images: ImageInput, fixed_size: bool = False, same_channels: bool = False
+    ) -> tuple[torch.Tensor, bool]:
+        """User images -> ((B, C, H, W) float32 in [0, 1] on the model's device, was one
+        image). Grey and colour are converted, unless `same_channels` (a projection must match
+        the image itself, as genzoo-project says)."""
         channels = int(self.module.hparams.get("image_channels", 3))
         x, single = as_image_batch(images)
+        x = checks.finite_images(x)
+        if same_channels and x.shape[-3] != channels:
+            kind = {1: "grey", 3: "colour"}
+            raise ImageInputError(
+                f"the images are {kind[x.shape[-3]]}, {self.family} ({self.name}) draws "
+                f"{kind[channels]} images: convert them first"
+            )
         x = to_channels(x, channels)
         size = self.module.hparams.get("image_size")
         if fixed_size and size and tuple(x.shape[-2:]) != (size, size):
@@ -217,6 +260,8 @@ def as_image_batch(images: ImageInput) -> tuple[torch.Tensor, bool]:
                 f"images must have 1 or 3 channels in dim -3, got shape {tuple(x.shape)}"
             )
         return (x[None], True) if x.dim() == 3 else (x, False)
+    if isinstance(images, Sequence) and not isinstance(images, str) and not images:
+        raise ImageInputError("no images were given (an empty list): pass at least one")
     if isinstance(images, Sequence) and images and all(isinstance(i, Image.Image) for i in images):
         tensors = [pil_to_tensor(image) for image in images]
         sizes = {tuple(t.shape[-2:]) for t in tensors}

@@ -4,12 +4,41 @@ from __future__ import annotations
 
 import torch
 
+from genzoo.errors import GenzooError
 
-def pick_device(name: str) -> str:
-    """'auto' -> cuda when available, else cpu; anything else is passed through."""
+
+class DeviceError(GenzooError, ValueError):
+    """A device that is not there, or not one genzoo runs on; the message says what to pass."""
+
+
+def pick_device(name: str, key: str = "device") -> str:
+    """'auto' -> cuda when available, else cpu; cpu, cuda, cuda:<index> and mps when this
+    machine has them. Anything else is one DeviceError naming `key` and what to pass."""
+    name = str(name)
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+    if name == "cpu":
+        return name
+    if name == "cuda" or name.startswith("cuda:"):
+        index = name.partition(":")[2]
+        if index and not index.isdigit():
+            raise DeviceError(f"{key}={name} is no CUDA device: use cuda or cuda:<index>")
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"{key}={name} but PyTorch sees no CUDA GPU here (torch.cuda.is_available() "
+                f"is False): use {key}=cpu, or {key}=auto to take a GPU where there is one"
+            )
+        if index and int(index) >= torch.cuda.device_count():
+            raise DeviceError(
+                f"{key}={name} but this machine has {torch.cuda.device_count()} CUDA GPU(s): "
+                f"use an index below {torch.cuda.device_count()}"
+            )
+        return name
+    if name == "mps":
+        if not torch.backends.mps.is_available():
+            raise DeviceError(f"{key}=mps but Apple's MPS is not available here: use {key}=cpu")
+        return name
+    raise DeviceError(f"{key}={name} is not a device genzoo runs on: use auto, cpu, cuda or cuda:<index>")
 
 
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
