@@ -76,6 +76,60 @@ def test_compare_refuses_what_it_cannot_compare(sweep: Path) -> None:
     assert not (sweep / "refused").exists()
 
 
+def test_compare_names_jobs_by_sweep_and_reads_resumes_and_short_runs(
+    sweep: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    from genzoo.compare_runs import compare
+
+    root = tmp_path / "runs"
+    for name in ("first", "second"):  # two sweeps whose jobs share numbers
+        shutil.copytree(sweep / "runs" / "multirun" / "sweep", root / "multirun" / name)
+    job = root / "multirun" / "second" / "0"
+    resumes = [{"time": "t", "from_batch": 4, "overrides": ["trainer.max_steps=9"]}]
+    (job / ".hydra" / "resumes.yaml").write_text(yaml.safe_dump(resumes))
+    compare([str(root / "multirun")], tmp_path / "cmp", None, root)
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    table = _table(md)
+    assert sorted(table["metric"]) == ["first/0", "first/1", "second/0", "second/1"]
+    # The resumed job's max_steps is the resume's; every job says how many batches it trained.
+    assert table["`trainer.max_steps`"] == {"first/0": "4", "first/1": "4", "second/0": "9",
+                                            "second/1": "4"}  # fmt: skip
+    assert set(table["batches trained"].values()) == {"4"}
+    # FID's features are what `auto` became where the runs trained, not "auto".
+    assert "val/fid (lower is better, digit-classifier features)" in table
+
+    short = tmp_path / "short" / "multirun" / "s" / "0"
+    shutil.copytree(sweep / "runs" / "multirun" / "sweep" / "0", short)
+    rows = (short / "csv" / "metrics.csv").read_text().splitlines()
+    header_row = rows[0].split(",")
+    kept = [r for r in rows[1:] if not any(r.split(",")[i] for i, k in enumerate(header_row)
+                                           if k.startswith("val/"))]  # fmt: skip
+    (short / "csv" / "metrics.csv").write_text("\n".join([rows[0], *kept]) + "\n")
+    shutil.rmtree(short / "images")
+    compare([str(short)], tmp_path / "cmp_short", None, tmp_path / "short")
+    md = (tmp_path / "cmp_short" / "compare.md").read_text()
+    assert "none of which has validated yet" in md and "train/loss" in md
+    assert "sorted by nothing" not in md and "## Latest images" not in md
+
+
+def _table(markdown: str) -> dict[str, dict[str, str]]:
+    """compare.md's tables as {row name: {run label: cell}}, the header row under 'metric'."""
+    rows: dict[str, dict[str, str]] = {}
+    labels: list[str] = []
+    for line in markdown.splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        name, *cells = [c.strip() for c in line.strip("|").split("|")]
+        if name in ("metric", "key"):
+            labels = cells
+            rows.setdefault("metric", dict(zip(cells, cells, strict=True)))
+        else:
+            rows[name] = dict(zip(labels, cells, strict=True))
+    return rows
+
+
 @pytest.fixture(scope="module")
 def shipped_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """genzoo-report from the shipped checkpoints: (its working folder, its console output)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import logging
 import math
 import shutil
@@ -38,10 +39,16 @@ class Run:
     name: str
     config: dict[str, Any]
     history: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)  # final_metrics.json, if written
+    label: str = ""  # how tables and charts name it; unique among the runs compared
 
-    @property
-    def label(self) -> str:
-        return f"{self.group}/{self.name}"
+    def __post_init__(self) -> None:
+        if not self.label:
+            # A sweep's job folder is multirun/<run_name>/<num>: the sweep names the job.
+            sweep_job = self.path.parent.parent.name == "multirun"
+            self.label = (
+                f"{self.path.parent.name}/{self.name}" if sweep_job else f"{self.group}/{self.name}"
+            )
 
     def final(self, metric: str) -> float | None:
         points = self.history.get(metric)
@@ -93,7 +100,40 @@ def read_run(path: Path) -> Run | None:
                 if math.isfinite(number):
                     history.setdefault(key, []).append((step, number))
     group = str(config.get("run_group") or path.parent.name)
-    return Run(path, group, path.name, config, history)
+    summary_file = path / "final_metrics.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    return Run(path, group, path.name, with_resumes(config, path), history, summary)
+
+
+def with_resumes(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The run's config as it last trained: its first start's (.hydra/config.yaml) with the
+    overrides of each resume (.hydra/resumes.yaml, e.g. a raised trainer.max_steps) on top."""
+    resumes = path / ".hydra" / "resumes.yaml"
+    if not resumes.is_file():
+        return config
+    for entry in yaml.safe_load(resumes.read_text()) or []:
+        for override in entry.get("overrides") or []:
+            key, sep, text = str(override).lstrip("+~").partition("=")
+            if not sep or "." not in key:  # a group choice (a resume keeps model and data)
+                continue
+            node = config
+            *parents, leaf = key.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node[leaf] = yaml.safe_load(text) if text else None
+    return config
+
+
+def unique_labels(runs: list[Run]) -> None:
+    """Runs that would share a label (two groups' jobs of one number) are named by path."""
+    seen: dict[str, int] = {}
+    for run in runs:
+        seen[run.label] = seen.get(run.label, 0) + 1
+    for run in runs:
+        if seen[run.label] > 1:
+            run.label = "/".join(run.path.parts[-3:])
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -126,11 +166,15 @@ def compare(specs: list[str], output: Path, metric: str | None, runs_root: Path)
     runs = [run for run in map(read_run, paths) if run is not None]
     if not runs:
         raise ConfigError("none of the runs has local logs (csv/metrics.csv) to compare")
+    unique_labels(runs)
     metrics = sorted({m for run in runs for m in run.history if m.startswith("val/")})
-    if metric is None:
+    validated = bool(metrics)
+    if not validated:  # runs too short to validate: their training metrics, unsorted
+        metrics = sorted({m for run in runs for m in run.history if m.startswith("train/")})
+    if metric is None and validated:
         metric = next((m for m in ("val/fid", "val/neg_elbo", "val/psnr") if m in metrics), None)
-        metric = metric or (metrics[0] if metrics else None)
-    elif metric not in metrics:
+        metric = metric or metrics[0]
+    elif metric is not None and metric not in metrics:
         raise ConfigError(
             f"metric={metric}: none of the runs logged it; they logged {', '.join(metrics) or 'no val/ metrics'}"
         )
@@ -146,7 +190,7 @@ def compare(specs: list[str], output: Path, metric: str | None, runs_root: Path)
     charts = _charts(runs, metrics, output)
     images = _images(runs, output)
     differences = config_differences(runs)
-    page = _Page(runs, metrics, metric, differences, charts, images)
+    page = _Page(runs, metrics, metric, differences, charts, images, validated)
     (output / "compare.md").write_text(page.markdown())
     target = output / "compare.html"
     target.write_text(page.html())
@@ -193,6 +237,23 @@ def _images(runs: list[Run], output: Path) -> dict[str, dict[str, str]]:
     return table
 
 
+def _batches(run: Run) -> str:
+    """Batches the run trained, resumes included (final_metrics.json), or '-' if it has not
+    ended (still training, or stopped before writing it)."""
+    batches = run.summary.get("batches")
+    return "-" if batches is None else str(batches)
+
+
+def _as_trained(run: Run) -> dict[str, Any]:
+    """The run's config with `model.feature_network` as the run resolved it (its summary's
+    notes: `auto` became Inception or the digit classifier on the machine it trained on)."""
+    recorded = str((run.summary.get("notes") or {}).get("feature_network", ""))
+    if not recorded:
+        return run.config
+    model = dict(run.config.get("model") or {}, feature_network=recorded.split(":")[0])
+    return dict(run.config, model=model)
+
+
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
@@ -205,23 +266,35 @@ class _Page:
     differences: dict[str, list[Any]]
     charts: dict[str, str]
     images: dict[str, dict[str, str]]
+    validated: bool = True
 
     def _metric_rows(self) -> list[list[str]]:
-        rows = []
+        configs = [_as_trained(run) for run in self.runs]
+        rows = [["batches trained", *(_batches(run) for run in self.runs)]]
         for metric in self.metrics:
-            network = feature_network_of(metric, [run.config for run in self.runs])
+            network = feature_network_of(metric, configs)
             head = f"{metric} ({direction_of(metric)}{', ' + network if network else ''})"
             cells = [f"{_number(r.final(metric))} / {_number(r.best(metric))}" for r in self.runs]
             rows.append([head, *cells])
         return rows
+
+    def headline(self) -> str:
+        if not self.validated:
+            return (
+                f"{len(self.runs)} run(s), none of which has validated yet (too short, or "
+                "validating later): their training metrics, unsorted. Each cell: final / best."
+            )
+        return (
+            f"{len(self.runs)} run(s), sorted by {self.sort_metric} (best first). "
+            "Each cell: final / best."
+        )
 
     def markdown(self) -> str:
         labels = [run.label for run in self.runs]
         out = [
             "# genzoo-compare",
             "",
-            f"{len(self.runs)} run(s), sorted by {self.sort_metric or 'nothing (no val/ metrics)'}"
-            " (best first). Each cell: final / best.",
+            self.headline(),
             "",
             "| metric | " + " | ".join(labels) + " |",
             "|---" * (len(labels) + 1) + "|",
@@ -236,9 +309,11 @@ class _Page:
             ]
         else:
             out.append("The runs share every config key.")
-        out += ["", "## Metrics against steps", ""]
-        out += [f"![{metric}]({path})" for metric, path in self.charts.items()]
-        out += ["", "## Latest images", ""]
+        if self.charts:
+            out += ["", "## Metrics against steps", ""]
+            out += [f"![{metric}]({path})" for metric, path in self.charts.items()]
+        if self.images:
+            out += ["", "## Latest images", ""]
         for kind, by_run in self.images.items():
             out += [f"### {kind}", ""]
             out += [f"{label}: ![{kind} of {label}]({path})" for label, path in by_run.items()]
@@ -276,15 +351,17 @@ class _Page:
             + "</div>"
             for kind, by_run in self.images.items()
         )
-        sort = esc(self.sort_metric or "nothing")
+        charts_part = (
+            f"<h2>Metrics against steps</h2><div class='row'>{charts}</div>" if charts else ""
+        )
+        images_part = f"<h2>Latest images</h2>{images}" if images else ""
         return f"""<!doctype html><html><head><meta charset="utf-8"><title>genzoo-compare</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}}figure{{display:inline-block;margin:6px}}
 img{{max-width:640px}}.row{{display:flex;flex-wrap:wrap}}</style></head><body>
-<h1>genzoo-compare</h1><p>{len(self.runs)} run(s), sorted by {sort} (best first). Each cell:
-final / best.</p>
+<h1>genzoo-compare</h1><p>{esc(self.headline())}</p>
 <table><tr><th>metric</th>{head}</tr>{rows}</table>
 <h2>Config differences</h2><table><tr><th>key</th>{head}</tr>{diff_rows}</table>
-<h2>Metrics against steps</h2><div class="row">{charts}</div><h2>Latest images</h2>{images}
+{charts_part}{images_part}
 {IMAGE_CHECK}</body></html>
 """

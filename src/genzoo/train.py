@@ -263,6 +263,7 @@ def _fit_logged(
     from genzoo.callbacks.rank_agreement import RankAgreement
     from genzoo.callbacks.run_end import RunEndCheckpoint
     from genzoo.callbacks.run_metadata import RunMetadata
+    from genzoo.models.base import GenerativeModel
     from genzoo.utils.checkpoint_io import SafeCheckpointIO
     from genzoo.utils.loggers import build_callbacks, build_loggers
 
@@ -309,6 +310,8 @@ def _fit_logged(
             "global_step": trainer.global_step,
             "epoch": trainer.current_epoch,
             "metrics": metrics,
+            # What the metrics mean on this machine (e.g. the feature network `auto` became).
+            "notes": model.metric_notes() if isinstance(model, GenerativeModel) else {},
         }
         (run_dir / "final_metrics.json").write_text(json.dumps(summary, indent=2))
         log.info("run directory: %s", run_dir)

@@ -53,5 +53,11 @@ def feature_network_of(metric: str, configs: list[dict[str, Any]]) -> str | None
     if metric.rsplit("/", 1)[-1] not in FEATURE_METRICS:
         return None
     names = sorted({str((c.get("model") or {}).get("feature_network", "auto")) for c in configs})
-    described = {"digits": "digit-classifier features", "inception": "Inception features"}
+    described = {
+        "digits": "digit-classifier features",
+        "inception": "Inception features",
+        # A run that did not say what `auto` became (it has not ended yet).
+        "auto": "Inception or digit-classifier features (auto, as the run's machine had)",
+        "none": "not computed (no feature network)",
+    }
     return " / ".join(described.get(n, f"{n} features") for n in names)

@@ -38,7 +38,9 @@ def pick_device(name: str, key: str = "device") -> str:
         if not torch.backends.mps.is_available():
             raise DeviceError(f"{key}=mps but Apple's MPS is not available here: use {key}=cpu")
         return name
-    raise DeviceError(f"{key}={name} is not a device genzoo runs on: use auto, cpu, cuda or cuda:<index>")
+    raise DeviceError(
+        f"{key}={name} is not a device genzoo runs on: use auto, cpu, cuda or cuda:<index>"
+    )
 
 
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
