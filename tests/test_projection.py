@@ -130,3 +130,29 @@ def test_project_refuses_what_it_cannot_invert_in_one_line(
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert expected in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_project_checks_the_space_first_and_skips_unreadable_files(
+    tmp_path: Path, held_out
+) -> None:
+    from genzoo.errors import GenzooError
+    from genzoo.project_images import project_images
+    from genzoo.utils.user_images import ImagesSkipped
+    from tests.conftest import cli_cfg
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i in range(2):
+        save_image(held_out[i], folder / f"digit{i}.png")
+    with pytest.raises(GenzooError, match="space=w: DCGAN projects into z"):
+        project_images(cli_cfg("project", "run=zoo:dcgan_digits", f"input={folder}",
+                               f"output={tmp_path / 'out'}", "space=w"))  # fmt: skip
+    assert not (tmp_path / "out").exists(), "refused before any folder was made"
+    (folder / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(
+        ImagesSkipped, match=r"(?s)1 of 3 image\(s\) could not be read .*broken.png"
+    ):
+        project_images(cli_cfg("project", "run=zoo:dcgan_digits", f"input={folder}",
+                               f"output={tmp_path / 'out'}", "steps=2"))  # fmt: skip
+    summary = json.loads((tmp_path / "out" / "projection.json").read_text())
+    assert len(summary["images"]) == 2, "the readable images were projected"

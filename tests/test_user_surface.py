@@ -249,6 +249,45 @@ def test_upscale_tile_and_overlap_are_checked_against_the_model() -> None:
     ]:
         with pytest.raises(ConfigError, match=expected):
             tile_and_overlap(tile, overlap, reach=20)
+    # The hint names the smallest tile that works, and that tile works.
+    with pytest.raises(ConfigError, match="set tile=41 or more"):
+        tile_and_overlap(4, "auto", reach=20)
+    assert tile_and_overlap(41, "auto", reach=20) == (41, 20)
+
+
+def test_a_large_upscale_says_how_far_it_got_and_a_stopped_one_leaves_no_folder(
+    tmp_path: Path, caplog
+) -> None:
+    import logging
+
+    from genzoo.upscale_images import TileProgress
+    from genzoo.utils.tiling import upscale_tiled
+    from genzoo.utils.user_images import convert_user_images
+
+    seen: list[tuple[int, int]] = []
+    lr = torch.rand(1, 3, 100, 150)
+    out = upscale_tiled(lambda x: x.repeat_interleave(2, -1).repeat_interleave(2, -2), lr, 2,
+                        tile=30, overlap=5, progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+    assert out.shape == (1, 3, 200, 300) and seen[-1][0] == seen[-1][1] == len(seen) > 10
+    with caplog.at_level(logging.INFO, logger="genzoo"):
+        say = TileProgress()
+        for done, total in seen:
+            say(done, total)
+    assert (
+        caplog.text.count("tile ") == 10
+        and f"tile {len(seen)} of {len(seen)} (100%)" in caplog.text
+    )
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    Image.new("RGB", (40, 30)).save(photos / "big.png")
+
+    def stopped(x: torch.Tensor) -> torch.Tensor:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        convert_user_images(str(photos), str(tmp_path / "out"), 3, "cpu", stopped, "x4")
+    assert not (tmp_path / "out").exists()
 
 
 def test_output_paths_that_cannot_be_written_are_refused(tmp_path: Path) -> None:

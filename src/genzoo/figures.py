@@ -150,5 +150,7 @@ def save_png(image: torch.Tensor, path: Path, title: str, description: str) -> P
     info.add_text("Title", title)
     info.add_text("Description", description)
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil_image(image.detach().float().cpu().clamp(0, 1)).save(path, pnginfo=info)
+    partial = path.with_name(path.name + ".partial")  # a stopped write leaves no broken PNG
+    to_pil_image(image.detach().float().cpu().clamp(0, 1)).save(partial, format="PNG", pnginfo=info)
+    partial.replace(path)
     return path

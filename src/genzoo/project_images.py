@@ -18,7 +18,14 @@ from genzoo.data.folders import open_image
 from genzoo.data.transforms import pil_to_tensor
 from genzoo.errors import ConfigError
 from genzoo.figures import lines
-from genzoo.projection import DISTANCES, Projection, project, psnr, supports_projection
+from genzoo.projection import (
+    DISTANCES,
+    Projection,
+    project,
+    projection_space,
+    psnr,
+    supports_projection,
+)
 from genzoo.utils.checkpoint import load_model
 from genzoo.utils.console import quiet_console
 from genzoo.utils.device import pick_device
@@ -33,7 +40,7 @@ from genzoo.utils.options import (
     optional,
     text,
 )
-from genzoo.utils.user_images import input_files
+from genzoo.utils.user_images import ImagesSkipped, input_files
 
 log = logging.getLogger("genzoo")
 
@@ -66,8 +73,22 @@ def project_images(cfg: DictConfig) -> dict[str, Any]:
             f"run={cfg.run} is a {type(model).__name__} run, which genzoo-project cannot invert: "
             "pass an unconditional model=dcgan or model=stylegan run (e.g. run=zoo:stylegan_digits)"
         )
+    projection_space(model, cfg.space)  # a space the family lacks: refused before writing
     channels, size = int(model.hparams["image_channels"]), int(model.hparams["image_size"])
-    targets = torch.stack([read_target(file, channels, size) for file in files])
+    read, unreadable = [], []
+    for file in files:
+        try:
+            read.append((file, read_target(file, channels, size)))
+        except UnreadableImage as err:  # skipped and reported at the end, as upscale does
+            unreadable.append(str(err))
+            log.warning("%s: unreadable, skipped", file)
+    if not read:
+        raise ImagesSkipped(
+            f"none of the {len(files)} image(s) could be read, nothing was written:\n  "
+            + "\n  ".join(unreadable)
+        )
+    files = [file for file, _ in read]
+    targets = torch.stack([target for _, target in read])
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     curves: list[torch.Tensor] = []
@@ -104,7 +125,16 @@ def project_images(cfg: DictConfig) -> dict[str, Any]:
         summary["mean_psnr"],
         out_dir,
     )
+    if unreadable:
+        raise ImagesSkipped(
+            f"{len(unreadable)} of {len(unreadable) + len(rows)} image(s) could not be read and "
+            f"were skipped ({len(rows)} projected into {out_dir}):\n  " + "\n  ".join(unreadable)
+        )
     return summary
+
+
+class UnreadableImage(ConfigError):
+    """An input file that is no image (or a broken one): skipped, then reported."""
 
 
 def read_target(file: Path, channels: int, size: int) -> torch.Tensor:
@@ -112,7 +142,7 @@ def read_target(file: Path, channels: int, size: int) -> torch.Tensor:
     try:
         image = open_image(file)
     except DatasetError as err:
-        raise ConfigError(f"input: {err}") from None
+        raise UnreadableImage(f"{file}: {err.__cause__ or err}") from None
     if image.size != (size, size):
         raise ConfigError(
             f"input: {file} is {image.size[0]}x{image.size[1]}, the model draws {size}x{size} "

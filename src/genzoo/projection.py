@@ -121,6 +121,16 @@ def pick_distance(model: Any, distance: str) -> str:
     return distance
 
 
+def projection_space(model: nn.Module, space: str | None) -> str:
+    """The latent space to project into: `space`, or the family's first (z for DCGAN, w for
+    StyleGAN); one the family has not is a ProjectionError naming the ones it has."""
+    family = type(model).__name__
+    chosen = space or SPACES[family][0]
+    if chosen not in SPACES[family]:
+        raise ProjectionError(f"space={chosen}: {family} projects into {', '.join(SPACES[family])}")
+    return chosen
+
+
 def project(
     model: nn.Module,
     targets: torch.Tensor,
@@ -139,9 +149,7 @@ def project(
             f"{family} cannot project images: projection inverts an unconditional DCGAN or "
             "StyleGAN generator"
         )
-    space = space or SPACES[family][0]
-    if space not in SPACES[family]:
-        raise ProjectionError(f"space={space}: {family} projects into {', '.join(SPACES[family])}")
+    space = projection_space(model, space)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ProjectionError(f"steps={steps} must be a whole number >= 1, e.g. 500")
     distance = pick_distance(model, distance)

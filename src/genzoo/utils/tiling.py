@@ -37,8 +37,10 @@ def upscale_tiled(
     scale: int,
     tile: int = 192,
     overlap: int = 24,
+    progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
-    """(B, C, h, w) -> (B, C, h * scale, w * scale) through `upscale`, tile by tile."""
+    """(B, C, h, w) -> (B, C, h * scale, w * scale) through `upscale`, tile by tile;
+    `progress(done, total)` after each tile of an image that needs several."""
     if tile <= 2 * overlap:
         raise ValueError(f"tile={tile} must be larger than twice overlap={overlap}")
     _, _, h, w = lr.shape
@@ -46,9 +48,13 @@ def upscale_tiled(
     if len(rows) == 1 and len(cols) == 1:
         return upscale(lr)
     out = lr.new_empty(lr.shape[0], lr.shape[1], h * scale, w * scale)
+    done, total = 0, len(rows) * len(cols)
     for top, (r0, r1) in zip(rows, _cores(rows, tile, h), strict=True):
         for left, (c0, c1) in zip(cols, _cores(cols, tile, w), strict=True):
             sr = upscale(lr[..., top : top + tile, left : left + tile])
+            done += 1
+            if progress is not None:
+                progress(done, total)
             out[..., r0 * scale : r1 * scale, c0 * scale : c1 * scale] = sr[
                 ...,
                 (r0 - top) * scale : (r1 - top) * scale,

@@ -152,8 +152,7 @@ def convert_user_images(
     from genzoo.figures import save_png
 
     files = input_files(spec)
-    out_dir = Path(output).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(output).expanduser()  # made with the first image written, not before
     root = Path(spec).expanduser()
     written: dict[str, str] = {}
     unreadable: list[str] = []
@@ -165,6 +164,7 @@ def convert_user_images(
             log.warning("[%d/%d] %s: unreadable, skipped", number, len(files), file)
             continue
         started = time.perf_counter()
+        log.info("[%d/%d] %s (%dx%d) ...", number, len(files), file, *image.size)
         x = to_channels(pil_to_tensor(image), channels)[None].to(device)
         with torch.no_grad():
             y = convert(x)
