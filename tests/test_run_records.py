@@ -86,7 +86,8 @@ def test_a_run_directory_is_held_by_one_process_and_a_stale_lock_is_not(tmp_path
 
 def test_a_second_training_into_the_same_run_is_refused(tmp_path: Path) -> None:
     """Two real processes with one run_name: the second is refused, the first's record stays
-    its own (one row per step), and its lock goes when it ends."""
+    its own, and its lock goes when it ends (by a Ctrl-C, said as one, with a resume hint that
+    adds only what the command lacks)."""
     env = {"GENZOO_RUNS": str(tmp_path / "runs"), "WANDB_MODE": "offline"}
     args = [*TINY_VAE, "logger=csv", "trainer.max_steps=100000", "run_name=twin"]
     first = subprocess.Popen(
@@ -101,8 +102,13 @@ def test_a_second_training_into_the_same_run_is_refused(tmp_path: Path) -> None:
             time.sleep(0.2)
         second = run_cli("genzoo-train", *args, "seed=1", cwd=tmp_path)
     finally:
-        first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=120)
+        first.send_signal(signal.SIGINT)  # a Ctrl-C: finish the batch, save, say how to go on
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err[-2000:]
+    console = out + err
+    assert "Received SIGTERM" not in console and "interrupted by SIGINT after" in console
+    assert "Continue it with the same command plus resume=true" in console
+    assert "plus resume=true run_name=" not in console, "run_name= is in the command already"
     assert second.returncode == 2, second.stderr[-2000:]
     assert "is in use by pid" in second.stderr and second.stderr.count("\n") == 1
     assert "seed: 0" in (run_dir / ".hydra" / "config.yaml").read_text()
@@ -141,7 +147,7 @@ def test_compare_and_export_refuse_an_output_that_is_a_file(tmp_path: Path) -> N
 
     taken = tmp_path / "taken.txt"
     taken.write_text("keep me")
-    with pytest.raises(ConfigError, match="is a file: name a folder"):
+    with pytest.raises(ConfigError, match="is a file: name a folder to write the exported files"):
         genzoo.load("zoo:dcgan_digits").export("onnx", output=taken)
     result = run_cli("genzoo-compare", str(tmp_path), f"output={taken}", cwd=tmp_path)
     assert result.returncode == 2 and "is a file" in result.stderr, result.stderr
@@ -209,3 +215,36 @@ def test_too_few_images_for_a_batch_is_refused_before_the_run_exists(
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_the_summary_counts_epochs_as_the_log_does(tiny_run: Path) -> None:
+    summary = json.loads((tiny_run / "final_metrics.json").read_text())
+    # 3 batches of a 23-batch epoch: in epoch 0, no whole epoch trained.
+    assert (summary["batches"], summary["epoch"], summary["epochs_completed"]) == (3, 0, 0)
+
+
+def test_a_run_branched_from_another_says_so_without_lightnings_warning(
+    tiny_run: Path, tmp_path: Path, caplog, recwarn
+) -> None:
+    import logging
+
+    from tests.conftest import FAST, compose_train
+
+    last = tiny_run / "checkpoints" / "last.ckpt"
+    cfg = compose_train([*FAST, *TINY_VAE, "trainer.max_steps=5", f"ckpt_path={last}"],
+                        tmp_path / "branch")  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="genzoo"):
+        train(cfg)
+    assert "continuing from a checkpoint of" in caplog.text
+    assert not [w for w in recwarn if "dirpath has changed" in str(w.message)]
+
+
+def test_small_mistakes_get_the_right_answer(tmp_path: Path, capsys) -> None:
+    from genzoo.sample_images import sample
+    from genzoo.utils.cli import check_command_line
+
+    with pytest.raises(SystemExit):
+        check_command_line("train", ["model.lr=-1"])
+    assert "did you mean model.optimizer.lr?" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="no such file or folder"):  # exit 2, as input= does
+        sample(cli_cfg("sample", "run=zoo:vae_digits", f"reconstruct={tmp_path / 'missing.png'}"))

@@ -193,7 +193,7 @@ class Model:
         from genzoo.utils.options import check_output_folder
 
         folder = (
-            check_output_folder(str(output), "output")
+            check_output_folder(str(output), "output", holds="the exported files")
             if output is not None
             else Path(self.meta["run_dir"]) / "export"
         )

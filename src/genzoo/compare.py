@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         from genzoo.compare_runs import compare
         from genzoo.utils.options import check_output_folder
 
-        output = check_output_folder(str(options.get("output") or runs_root / "compare"), "output")
+        output = check_output_folder(
+            str(options.get("output") or runs_root / "compare"), "output", holds="the comparison"
+        )
         page = compare(
             specs,
             output,

@@ -54,7 +54,7 @@ def export(cfg: DictConfig) -> list[ExportedPart]:
     check_options(cfg, OPTION_RULES, "genzoo-export")
     check_format(str(cfg.format))
     if cfg.output:
-        check_output_folder(str(cfg.output), "output")
+        check_output_folder(str(cfg.output), "output", holds="the exported files")
     model, meta = load_model(cfg.run, cfg.checkpoint, device="cpu")
     folder = Path(cfg.output) if cfg.output else Path(meta["run_dir"]) / "export"
     done = export_model(model, str(cfg.format), folder, cfg.part)

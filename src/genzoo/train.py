@@ -296,19 +296,18 @@ def _fit_logged(
         saved = f"saved {run_end.saved_path}" if run_end.saved_path else "checkpoints are off"
         requeue = " (a SLURM restart of this job does so by itself)" if slurm_batch_job() else ""
         raise RunInterrupted(
-            f"training interrupted by {signal_name} after {batches_done(trainer)} batches; "
-            f"{saved}. Continue it with the same command plus resume=true run_name={cfg.run_name}"
-            + requeue,
+            f"training interrupted by {signal_name} after {_batches(batches_done(trainer))}; "
+            f"{saved}. Continue it with {_resume_hint(str(cfg.run_name))}" + requeue,
             signal_name,
         ) from stop
 
-    log.info("stopped after %d batches", batches_done(trainer))
+    log.info("stopped after %s", _batches(batches_done(trainer)))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     if trainer.is_global_zero and saving:
         summary = {
             "batches": batches_done(trainer),
             "global_step": trainer.global_step,
-            "epoch": trainer.current_epoch,
+            **_epochs(trainer),
             "metrics": metrics,
             # What the metrics mean on this machine (e.g. the feature network `auto` became).
             "notes": model.metric_notes() if isinstance(model, GenerativeModel) else {},
@@ -316,6 +315,32 @@ def _fit_logged(
         (run_dir / "final_metrics.json").write_text(json.dumps(summary, indent=2))
         log.info("run directory: %s", run_dir)
     return metrics
+
+
+def _epochs(trainer: L.Trainer) -> dict[str, int | None]:
+    """The epoch of the last batch trained, 0-based as the log's "(epoch N)" (Lightning's
+    current_epoch has moved on by one when fit ends), and the whole epochs trained."""
+    import math
+
+    from genzoo.callbacks.console import batches_done
+
+    done = batches_done(trainer)
+    per_epoch = trainer.num_training_batches
+    whole = done // int(per_epoch) if per_epoch and math.isfinite(per_epoch) else None
+    return {"epoch": max(0, trainer.current_epoch - 1) if done else 0, "epochs_completed": whole}
+
+
+def _batches(count: int) -> str:
+    return f"{count} batch" if count == 1 else f"{count} batches"
+
+
+def _resume_hint(run_name: str) -> str:
+    """'the same command plus resume=true run_name=X', less what the command already has."""
+    from genzoo.utils.run_dir import hydra_overrides
+
+    given = hydra_overrides()
+    missing = [o for o in ("resume=true", f"run_name={run_name}") if o not in given]
+    return "the same command" + (f" plus {' '.join(missing)}" if missing else "")
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")

@@ -53,8 +53,17 @@ class RunEndCheckpoint(L.Callback):
             log.warning(
                 "interrupted: finishing this batch and saving last.ckpt (Ctrl-C again to stop at once)"
             )
-            # The same path as SIGTERM: Lightning stops between batches, on every rank.
-            trainer._signal_connector._sigterm_notifier_fn(signum, frame)  # type: ignore[arg-type]
+            # The same path as SIGTERM: Lightning stops between batches, on every rank. Its
+            # "Received SIGTERM: 2" line would name the wrong signal: not logged.
+            connector_log = logging.getLogger(
+                "lightning.pytorch.trainer.connectors.signal_connector"
+            )
+            level = connector_log.level
+            connector_log.setLevel(logging.WARNING)
+            try:
+                trainer._signal_connector._sigterm_notifier_fn(signum, frame)  # type: ignore[arg-type]
+            finally:
+                connector_log.setLevel(level)
 
         return handler
 

@@ -50,7 +50,18 @@ def _has_key(cfg: DictConfig, key: str) -> bool:
 def unknown_key_message(cfg: DictConfig, key: str, command: str) -> str:
     """'unknown key a.b: did you mean a.c?' with the closest keys of the composed config."""
     known = _flat_keys(cfg)
-    guesses = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    # model.lr -> model.optimizer.lr: the same setting one level down comes first; a parent
+    # of the key (model) is never the answer.
+    top, leaf = key.split(".")[0], key.split(".")[-1]
+    guesses = [k for k in known if k != key and k.split(".")[0] == top and k.endswith(f".{leaf}")]
+    guesses = (
+        guesses[:3]
+        or [
+            k
+            for k in difflib.get_close_matches(key, known, n=4, cutoff=0.75)
+            if not key.startswith(f"{k}.")
+        ][:3]
+    )
     hint = (
         f"did you mean {' or '.join(guesses)}?"
         if guesses

@@ -115,12 +115,14 @@ def _shown(value: Any) -> str:
     return str(value).replace(" ", "") if isinstance(value, list) else str(value)
 
 
-def check_output_folder(output: str, key: str, inputs: str | None = None) -> Path:
-    """A folder to write into: refused when it is a file, or when it is (or lies inside) the
-    input folder, where a second run would take its own outputs for inputs."""
+def check_output_folder(
+    output: str, key: str, inputs: str | None = None, holds: str = "the images"
+) -> Path:
+    """A folder to write `holds` into: refused when it is a file, or when it is (or lies
+    inside) the input folder, where a second run would take its own outputs for inputs."""
     path = Path(output).expanduser()
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"{key}={output} is a file: name a folder to write the images into")
+        raise ConfigError(f"{key}={output} is a file: name a folder to write {holds} into")
     if inputs is not None:
         source = Path(inputs).expanduser().resolve()
         target = path.resolve()

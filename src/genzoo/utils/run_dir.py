@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 
 
-def _hydra_overrides() -> list[str]:
+def hydra_overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
@@ -36,13 +36,13 @@ def open_run_dir(cfg: DictConfig, run_dir: Path, resumed_after: int | None) -> l
     meta = run_dir / ".hydra"
     history = run_history(run_dir) if resumed_after is not None else None
     if history is not None:
-        added = [o for o in _hydra_overrides() if o not in history]
+        added = [o for o in hydra_overrides() if o not in history]
         record_resume(run_dir, added, resumed_after or 0)
     else:
         meta.mkdir(parents=True, exist_ok=True)
         config = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
         (meta / "config.yaml").write_text(OmegaConf.to_yaml(config))
-        overrides = OmegaConf.to_yaml(OmegaConf.create(_hydra_overrides()))
+        overrides = OmegaConf.to_yaml(OmegaConf.create(hydra_overrides()))
         (meta / "overrides.yaml").write_text(overrides)
     handler = logging.FileHandler(run_dir / "train.log")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))

@@ -34,6 +34,9 @@ def images_from_files(
     """Every readable image named by `spec` (files or folders, comma-separated), their paths,
     and one line per file that could not be read."""
     paths = [Path(p).expanduser() for p in spec.split(",")]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:  # a path that is not there is a mistake in the command (exit 2), as for input=
+        raise ConfigError(f"reconstruct={spec}: no such file or folder: {', '.join(missing)}")
     files = [
         f
         for p in paths
