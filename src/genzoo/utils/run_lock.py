@@ -70,6 +70,7 @@ def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
+    created = not run_dir.exists()
     fd = _acquire(run_dir)
     path = run_dir / LOCK_NAME
     try:
@@ -85,3 +86,6 @@ def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         os.close(fd)  # releases the flock
+        if created:  # the lock made the folder: a refused start leaves none behind
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # only ever removes an empty folder
