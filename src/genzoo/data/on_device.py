@@ -12,8 +12,9 @@ A training set that implements `CutThenFinish` makes a batch in two steps:
 material (uint8, 4x smaller than float) to the accelerator and finishes it there, in the
 datamodule's `transfer_batch_to_device`: the resizing and bicubic work leaves the CPU, which
 on a 2-core machine is what a GPU waits for. `auto` is `device` when training runs on CUDA.
-Both paths draw the same choices from the same keys and run the same arithmetic
-(tests/test_on_device.py).
+Both paths draw the same choices from the same keys and run the same arithmetic: photo
+resizes give the same bytes on every device (data/transforms.resize_uint8); SR's float bicubic
+may differ by a level on a rounding boundary (tests/test_on_device.py).
 """
 
 from __future__ import annotations
