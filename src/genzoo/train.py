@@ -49,6 +49,7 @@ def _start(cfg: DictConfig, rank: int) -> dict[str, float]:
 
     from genzoo.utils.checkpoint import checkpoint_batches
     from genzoo.utils.device import bf16_on_cpu_warning
+    from genzoo.utils.loggers import ending_wandb_run
     from genzoo.utils.resume import (
         check_same_model,
         load_resume_metadata,
@@ -114,7 +115,11 @@ def _start(cfg: DictConfig, rank: int) -> dict[str, float]:
         log.info("resuming from %s (after %d batches)", ckpt_path, resumed_from)
     progress = FitProgress()
     try:
-        return _fit(cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving, progress)
+        # The W&B run ends with the fit, failed or not: a sweep's next job starts its own.
+        with ending_wandb_run():
+            return _fit(
+                cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving, progress
+            )
     except BaseException:
         close_run_log(log_file)
         log_file = None
@@ -229,32 +234,7 @@ def _fit(
     saving: bool,
     progress: FitProgress,
 ) -> dict[str, float]:
-    """Build loggers, callbacks and the Trainer; fit; write the summary. The W&B run ends
-    with the fit, failed or not, so the next job of a sweep starts its own."""
-    from genzoo.utils.loggers import finish_wandb
-
-    failed = True
-    try:
-        metrics = _fit_logged(
-            cfg, run_dir, ckpt_path, meta, datamodule, model, trainer_cfg, saving, progress
-        )
-        failed = False
-        return metrics
-    finally:
-        finish_wandb(failed)
-
-
-def _fit_logged(
-    cfg: DictConfig,
-    run_dir: Path,
-    ckpt_path: Path | None,
-    meta: dict,
-    datamodule: L.LightningDataModule,
-    model: L.LightningModule,
-    trainer_cfg: DictConfig,
-    saving: bool,
-    progress: FitProgress,
-) -> dict[str, float]:
+    """Build loggers, callbacks and the Trainer; fit; write the summary."""
     from hydra.utils import instantiate
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import netrc
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
@@ -70,12 +72,19 @@ def check_wandb_upload(logger_cfg: DictConfig | None) -> None:
     )
 
 
-def finish_wandb(failed: bool) -> None:
-    """End this process's W&B run, if one is open: a sweep's next job (same process) then
-    starts its own run instead of Lightning reusing this one. Failed jobs end marked failed."""
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and getattr(wandb, "run", None) is not None:
-        wandb.finish(exit_code=1 if failed else 0)
+@contextlib.contextmanager
+def ending_wandb_run() -> Iterator[None]:
+    """End this process's W&B run, if one was opened, when the block ends: a sweep's next job
+    (same process) then starts its own run instead of Lightning reusing this one. A block
+    that raised ends it marked failed."""
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        wandb = sys.modules.get("wandb")
+        if wandb is not None and getattr(wandb, "run", None) is not None:
+            wandb.finish(exit_code=1 if failed else 0)
 
 
 def sweep_job_name(name: str) -> str:
