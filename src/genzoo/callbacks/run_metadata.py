@@ -18,7 +18,8 @@ log = logging.getLogger("genzoo")
 def batches_finished_on(trainer: L.Trainer) -> str | None:
     """Where this run's training batches are finished (data.augment_on, resolved): 'host',
     'device', or None for a training set that has no such choice."""
-    datamodule = trainer.datamodule
+    # Lightning sets `datamodule` on the trainer during fit; its stubs do not declare it.
+    datamodule = getattr(trainer, "datamodule", None)
     if not isinstance(datamodule, ImageDataModule):
         return None
     train_set = datamodule.train_set

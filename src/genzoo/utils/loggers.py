@@ -55,7 +55,7 @@ def check_wandb_upload(logger_cfg: DictConfig | None) -> None:
     as Lightning would fail on it only after training."""
     from genzoo.errors import ConfigError
 
-    node = (logger_cfg or {}).get("wandb")
+    node = logger_cfg.get("wandb") if logger_cfg is not None else None
     if not node or node.get("_target_") != _WANDB or not node.get("log_model"):
         return
     mode = os.environ.get("WANDB_MODE", "")
