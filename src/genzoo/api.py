@@ -95,7 +95,12 @@ class Model:
         """n images (n, C, H, W); options as genzoo-sample's (truncation, temperature, ...)."""
         self._require("sample")
         n, seed = checks.count(n, "n"), checks.seed(seed)
-        checks.sample_options(self.family, self.module.sample_options, options)
+        if options.get("seeds") is not None:  # one seed per image, as genzoo-sample's seeds=
+            options["seeds"] = checks.seeds(options["seeds"], "seeds")
+            if len(options["seeds"]) != n:
+                raise checks.OptionError(f"seeds= gives {len(options['seeds'])} seeds for n={n}")
+        given = {k: v for k, v in options.items() if k != "seeds"}
+        checks.sample_options(self.family, self.module.sample_options, given)
         return self.module.sample(n, seed=seed, **options)
 
     def interpolate(
