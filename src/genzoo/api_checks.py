@@ -13,25 +13,22 @@ from typing import Any
 import torch
 
 from genzoo.errors import GenzooError
+from genzoo.utils.options import is_int
 
 
 class OptionError(GenzooError, ValueError):
     """An argument of a `genzoo.Model` method with the wrong type or value."""
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def count(value: Any, name: str, low: int = 1) -> int:
     """An integer of at least `low` (n=, steps=): 2.5, "4", True and None are refused."""
-    if not _is_int(value) or value < low:
+    if not is_int(value) or value < low:
         raise OptionError(f"{name}={value!r} must be an integer of at least {low}")
     return int(value)
 
 
 def seed(value: Any, name: str = "seed") -> int:
-    if not _is_int(value):
+    if not is_int(value):
         raise OptionError(f"{name}={value!r} must be an integer (the same seed, the same images)")
     return int(value)
 

@@ -18,13 +18,13 @@ from genzoo.errors import ConfigError
 Rule = Callable[[Any], str | None]
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def integer(low: int | None = None) -> Rule:
     def rule(value: Any) -> str | None:
-        if _is_int(value) and (low is None or value >= low):
+        if is_int(value) and (low is None or value >= low):
             return None
         return "must be a whole number" + (f" >= {low}" if low is not None else "")
 
@@ -83,7 +83,7 @@ def int_list(length: int | None = None, low: int | None = None) -> Rule:
             return f"must be {shape}, e.g. [1,2]"
         if length is not None and len(value) != length:
             return f"must be {shape}"
-        if not all(_is_int(v) and (low is None or v >= low) for v in value):
+        if not all(is_int(v) and (low is None or v >= low) for v in value):
             return f"must be {shape}" + (f" >= {low}" if low is not None else "")
         return None
 
