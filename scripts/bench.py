@@ -325,8 +325,8 @@ def untrained_first_stage(overrides: tuple[str, ...]) -> str:
     from hydra import initialize_config_dir
     from hydra.utils import instantiate
 
-    from genzoo.utils.checkpoint import save_bare_checkpoint
-    from genzoo.utils.config import config_dir
+    from genzoo.models.loading import save_bare_checkpoint
+    from genzoo.utils.paths import config_dir
 
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = hydra_compose("train", overrides=list(overrides))
@@ -345,7 +345,7 @@ def compose(row: Row, precision: str, channels_last: bool | None, settings: tupl
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf, open_dict
 
-    from genzoo.utils.config import config_dir
+    from genzoo.utils.paths import config_dir
 
     overrides = [*row.overrides, f"trainer.precision={precision}"]
     if row.first_stage:
@@ -505,7 +505,7 @@ def lightning_loop(
     cfg, model, datamodule, steps: int, warmup: int, device: str, profile: Profile
 ) -> tuple[list[float], float]:
     from genzoo.callbacks.nan_guard import NaNGuard
-    from genzoo.utils.loggers import build_callbacks, build_loggers
+    from genzoo.training.loggers import build_callbacks, build_loggers
 
     per_batch = model.optimizer_steps_for(1) if hasattr(model, "optimizer_steps_for") else 1
     loggers = build_loggers(cfg.logger)

@@ -31,7 +31,7 @@ MECHANISMS = {
 
 def run_seconds(experiment: str, trainer: str, extra: list[str], batches: int, root: str) -> float:
     args = [
-        sys.executable, "-m", "genzoo.train", f"experiment={experiment}", f"trainer={trainer}",
+        sys.executable, "-m", "genzoo.cli.train", f"experiment={experiment}", f"trainer={trainer}",
         f"trainer.max_steps={batches}", "trainer.limit_val_batches=0", "logger=none",
         "callbacks.progress_bar=null", "callbacks.image_grid=null", "callbacks.model_checkpoint=null",
         f"paths.runs_root={root}", f"run_name=b{time.monotonic_ns()}", *extra,

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 
-from genzoo.figures import code_usage
+from genzoo.models.loading import load_model
 from genzoo.networks.quantizer import statistics_of_counts
-from genzoo.utils.checkpoint import load_model
+from genzoo.utils.figures import code_usage
 
 
 def code_counts(run: str) -> list[torch.Tensor]:

@@ -82,7 +82,7 @@ def train(run_root: Path, experiment: str, extra: list[str], precision: str, ste
           resume: bool, trainer: str, label: str) -> tuple[int, dict, float]:  # fmt: skip
     extra = [e.format(runs=run_root, precision=precision) for e in extra]
     args = [
-        sys.executable, "-m", "genzoo.train", f"experiment={experiment}", f"trainer={trainer}",
+        sys.executable, "-m", "genzoo.cli.train", f"experiment={experiment}", f"trainer={trainer}",
         f"trainer.precision={precision}", f"trainer.max_steps={steps}",
         f"trainer.val_check_interval={max(1, STEPS // 2)}", "logger=csv",
         "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0",

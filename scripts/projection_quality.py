@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import genzoo  # noqa: E402
-from genzoo.projection import DigitDistance, project, psnr  # noqa: E402
+from genzoo.tasks.projection import DigitDistance, project, psnr  # noqa: E402
 
 
 def split_images(meta: dict, split: str) -> torch.Tensor:

@@ -17,7 +17,7 @@ import torch
 from hydra.utils import instantiate
 
 from genzoo.metrics.reconstruction import per_image_psnr
-from genzoo.utils.checkpoint import load_model
+from genzoo.models.loading import load_model
 
 
 def reconstruction_psnr(run: str) -> dict[str, float]:

@@ -16,7 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from genzoo.utils.config import config_dir
+from genzoo.utils.paths import config_dir
 from tests.fake_datasets import write_all
 
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -64,8 +64,8 @@ def free_port() -> int:
 def tiny_first_stage(path: Path, channels: int, image_size: int, levels: int = 1) -> Path:
     """An untrained, tiny VQ-VAE checkpoint in genzoo's format: a first stage for prior tests
     that need its shapes, not its quality."""
+    from genzoo.models.loading import save_bare_checkpoint
     from genzoo.models.vqvae import VQVAE
-    from genzoo.utils.checkpoint import save_bare_checkpoint
 
     model = VQVAE(channels, image_size, levels, hidden_channels=16, res_blocks=1, res_channels=8,
                   num_codes=16, code_dim=8)  # fmt: skip

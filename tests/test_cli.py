@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genzoo.utils.checkpoint import load_model
+from genzoo.models.loading import load_model
 from tests.conftest import run_cli as run
 from tests.conftest import sample_cfg
 
@@ -245,8 +245,8 @@ def test_help_is_written_for_each_command(tmp_path: Path, command: str) -> None:
 
 
 def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: Path) -> None:
-    from genzoo.sample_images import SampleRequestError, check_request
-    from genzoo.utils.checkpoint import load_model
+    from genzoo.models.loading import load_model
+    from genzoo.tasks.sample import SampleRequestError, check_request
 
     model, _ = load_model(trained_run)
     for option in (
@@ -273,7 +273,7 @@ def test_sample_refuses_options_the_model_ignores(trained_run: Path, tmp_path: P
 
 
 def test_sample_file_names_keep_calls_apart(trained_run: Path, tmp_path: Path) -> None:
-    from genzoo.sample_images import sample
+    from genzoo.tasks.sample import sample
 
     names = set()
     for args in (["n=16"], ["n=25"], ["seeds=[1,2,3]"], ["n=16", "temperature=0.5"]):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from genzoo.browser import browser_check, chromium
+from genzoo.reporting.browser import browser_check, chromium
 from tests.conftest import run_cli
 
 SWEEP = [
@@ -81,7 +81,7 @@ def test_compare_names_jobs_by_sweep_and_reads_resumes_and_short_runs(
 ) -> None:
     import yaml
 
-    from genzoo.compare_runs import compare
+    from genzoo.reporting.compare import compare
 
     root = tmp_path / "runs"
     for name in ("first", "second"):  # two sweeps whose jobs share numbers
@@ -160,7 +160,7 @@ def test_report_from_the_shipped_checkpoints(shipped_report: tuple[Path, str]) -
 def test_a_run_directorys_first_validation_items_ignore_the_loaders_batch_size() -> None:
     """SR validation reads one whole image per batch; two items are two images."""
     import genzoo
-    from genzoo.utils.user_images import validation_items
+    from genzoo.tasks.user_images import validation_items
 
     items, _ = validation_items(genzoo.load("zoo:srgan_photos").meta, 2)
     assert len(items) == 2 and items[0]["hr"].shape != items[1]["hr"].shape
@@ -181,7 +181,7 @@ def test_report_renders_in_chromium(shipped_report: tuple[Path, str]) -> None:
 def test_panels_get_column_titles_and_metadata(tmp_path: Path) -> None:
     import torch
 
-    from genzoo.figures import label_columns, save_png
+    from genzoo.utils.figures import label_columns, save_png
 
     panel = label_columns(torch.zeros(3, 20, 90), ["A", "G(A)", "true B"])
     assert panel.shape == (3, 34, 90)

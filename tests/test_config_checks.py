@@ -7,9 +7,9 @@ import logging
 import pytest
 import torch
 
-from genzoo.utils.cli import check_command_line
-from genzoo.utils.config_checks import check_config_values
-from genzoo.utils.validate import ConfigError, check_config_types
+from genzoo.config.command_line import check_command_line
+from genzoo.config.types import ConfigError, check_config_types
+from genzoo.config.values import check_config_values
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_known_keys_and_additions_pass(capsys) -> None:
 
 
 def test_stylegan_on_digits_without_experiment_names_the_recipe(make_cfg, caplog) -> None:
-    from genzoo.train import _recipe_tip
+    from genzoo.training.recipes import recipe_tip as _recipe_tip
 
     make_cfg("model=stylegan", "data=digits")
     with caplog.at_level(logging.WARNING, logger="genzoo"):

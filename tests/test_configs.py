@@ -8,8 +8,8 @@ import pytest
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from genzoo.utils.config import config_dir
-from genzoo.utils.loggers import build_callbacks, build_loggers
+from genzoo.training.loggers import build_callbacks, build_loggers
+from genzoo.utils.paths import config_dir
 from tests.conftest import tiny_first_stage
 
 CONFIGS = config_dir()

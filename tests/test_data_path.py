@@ -11,7 +11,7 @@ import torch
 
 from genzoo.data.base import TensorImageDataset
 from genzoo.data.folders import ImageFileDataset, ImageFolderDataModule
-from genzoo.train import train
+from genzoo.training.train import train
 from tests.fake_datasets import write_images
 from tests.test_user_folders import _module as user_folders_module
 from tests.test_user_folders import readable_user_folder

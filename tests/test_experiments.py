@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from genzoo.train import train
-from genzoo.utils.config import config_dir
+from genzoo.training.train import train
+from genzoo.utils.paths import config_dir
 from tests.conftest import tiny_first_stage
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.export_model import TOLERANCE, ExportError, ExportMismatch, export_model
+from genzoo.tasks.export import TOLERANCE, ExportError, ExportMismatch, export_model
 from tests.conftest import cli_cfg, run_cli
 
 # One shipped model per family; the VQ prior exports its first stage's decoder.
@@ -68,7 +68,7 @@ def test_an_onnx_generator_run_by_hand_draws_the_models_samples(tmp_path: Path) 
 
 def test_a_mismatch_or_a_missing_package_writes_nothing(tmp_path: Path, monkeypatch) -> None:
     model = genzoo.load("cyclegan_photos", device="cpu")
-    monkeypatch.setattr("genzoo.export_model.TOLERANCE", -1.0)
+    monkeypatch.setattr("genzoo.tasks.export.TOLERANCE", -1.0)
     with pytest.raises(ExportMismatch, match="AtoB: the torchscript export differs"):
         export_model(model.module, "torchscript", tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
@@ -80,7 +80,7 @@ def test_a_mismatch_or_a_missing_package_writes_nothing(tmp_path: Path, monkeypa
 
 
 def test_genzoo_export_command_writes_beside_the_run_or_where_told(tmp_path: Path) -> None:
-    from genzoo.export_model import export
+    from genzoo.tasks.export import export
 
     done = export(cli_cfg("export", "run=zoo:cyclegan_photos", f"output={tmp_path}", "part=BtoA"))
     assert [d.path for d in done] == [tmp_path / "BtoA.onnx"]

@@ -14,9 +14,9 @@ from genzoo.callbacks.nan_guard import NonFiniteLossError
 from genzoo.data.embedded import DigitsDataModule
 from genzoo.metrics.generation import SampleQuality
 from genzoo.models.dcgan import DCGAN
-from genzoo.sample_images import sample as run_sample
-from genzoo.train import train
-from genzoo.utils.checkpoint import load_model
+from genzoo.models.loading import load_model
+from genzoo.tasks.sample import sample as run_sample
+from genzoo.training.train import train
 from tests.conftest import sample_cfg
 
 TINY_STYLEGAN = [
@@ -259,7 +259,7 @@ def test_sampling_cli_is_deterministic_and_mixes_styles(make_cfg, tmp_path: Path
 
 
 def test_style_mixing_on_a_dcgan_is_a_clear_error(make_cfg, tmp_path: Path) -> None:
-    from genzoo.sample_images import SampleRequestError
+    from genzoo.tasks.sample import SampleRequestError
 
     run = tmp_path / "dc"
     train(make_cfg("model=dcgan", *SHORT, *TINY_DCGAN, "trainer.max_epochs=1", run_dir=run))

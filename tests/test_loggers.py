@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from genzoo.train import train
+from genzoo.training.train import train
 
 SHORT = [
     "trainer=cpu",
@@ -74,7 +74,7 @@ def test_logger_none_logs_nothing_but_keeps_checkpoints(make_cfg, tmp_path: Path
 
 def test_wandb_logger_is_built_without_the_deprecated_anonymous_setting(make_cfg, tmp_path) -> None:
     """Lightning passes anonymous=None, which W&B answers with a deprecation note on every run."""
-    from genzoo.utils.loggers import build_loggers
+    from genzoo.training.loggers import build_loggers
 
     cfg = make_cfg("logger=wandb")
     loggers = build_loggers(cfg.logger)

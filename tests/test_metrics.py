@@ -19,7 +19,7 @@ from genzoo.metrics import generation
 from genzoo.metrics.generation import SampleQuality
 from genzoo.metrics.swd import SlicedWassersteinDistance, laplacian_pyramid
 from genzoo.models.dcgan import DCGAN
-from genzoo.train import train
+from genzoo.training.train import train
 from genzoo.utils.rng import isolated_rng
 from tests.conftest import free_port
 
@@ -173,7 +173,7 @@ def test_validation_and_eval_use_eval_samples_and_describe_held_out_once(
     # The sanity check generates as many as it has real images; each validation eval_samples.
     assert fake_images == 16 + 3 * 40
 
-    from genzoo.utils.checkpoint import load_model
+    from genzoo.models.loading import load_model
 
     model, _ = load_model(tmp_path / "run")
     data = DigitsDataModule(batch_size=50)
@@ -207,8 +207,8 @@ def test_colour_gan_without_inception_trains_to_the_end_and_monitors_swd(
 
 
 def test_ratios_best_at_one_rank_by_distance_to_one() -> None:
-    from genzoo.compare_runs import Run
     from genzoo.metrics.directions import best_value, direction_of
+    from genzoo.reporting.compare import Run
 
     # A noisy SR run (hf_ratio 1.6) is not better than one near the real images' energy (0.95).
     assert best_value("val/hf_ratio", [1.6, 0.95, 0.7]) == 0.95

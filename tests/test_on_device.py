@@ -11,7 +11,7 @@ import torch
 
 from genzoo.data.base import ImageDataModule
 from genzoo.data.on_device import UNFINISHED
-from genzoo.train import train
+from genzoo.training.train import train
 from tests.fake_datasets import write_images
 from tests.test_translation import write_aligned
 

@@ -56,7 +56,7 @@ def test_wheel_ships_configs_and_runs_outside_the_checkout(tmp_path: Path) -> No
         "import sys, genzoo; assert genzoo.__file__.startswith(sys.argv[1]), genzoo.__file__; "
         "assert genzoo.load('dcgan_digits', device='cpu').sample(2).shape == (2, 1, 32, 32); "
         "sys.argv = ['genzoo-train', '--cfg', 'job', 'experiment=vae_digits']; "
-        "from genzoo.train import main; main()"
+        "from genzoo.cli.train import main; main()"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genzoo.train import train
+from genzoo.training.train import train
 
 FAMILIES = {
     "vae": ["model=vae", "model.iw_samples=2", "data.batch_size=16"],

@@ -11,8 +11,8 @@ import torch
 from torchvision.utils import save_image
 
 import genzoo
-from genzoo.projection import DigitDistance, noise_regularisation, project, psnr
-from genzoo.utils.user_images import validation_images
+from genzoo.tasks.projection import DigitDistance, noise_regularisation, project, psnr
+from genzoo.tasks.user_images import validation_images
 from tests.conftest import run_cli
 
 
@@ -136,8 +136,8 @@ def test_project_checks_the_space_first_and_skips_unreadable_files(
     tmp_path: Path, held_out
 ) -> None:
     from genzoo.errors import GenzooError
-    from genzoo.project_images import project_images
-    from genzoo.utils.user_images import ImagesSkipped
+    from genzoo.tasks.project import project_images
+    from genzoo.tasks.user_images import ImagesSkipped
     from tests.conftest import cli_cfg
 
     folder = tmp_path / "digits"

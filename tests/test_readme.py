@@ -16,8 +16,8 @@ import pytest
 from hydra.core.hydra_config import HydraConfig
 from PIL import Image
 
+from genzoo.config.command_line import check_command_line, overrides_of
 from genzoo.data.kinds import EMBEDDED, check_model_fits_data
-from genzoo.utils.cli import check_command_line, overrides_of
 from tests.conftest import compose_train, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from genzoo.errors import ConfigError
-from genzoo.train import train
+from genzoo.training.run_lock import LOCK_NAME, RunLockedError, run_lock
+from genzoo.training.train import train
 from genzoo.utils.checkpoint import CheckpointError
-from genzoo.utils.run_lock import LOCK_NAME, RunLockedError, run_lock
 from tests.conftest import BIN, cli_cfg, run_cli
 
 # A VAE run of a few batches on the embedded digits, validated once.
@@ -118,7 +118,7 @@ def test_a_second_training_into_the_same_run_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_run_name_is_one_folder_under_runs(tmp_path: Path, capsys) -> None:
-    from genzoo.utils.cli import check_run_location
+    from genzoo.config.command_line import check_run_location
 
     result = run_cli("genzoo-train", "run_name=../../escape", cwd=tmp_path)
     assert result.returncode == 2 and "must be one folder name" in result.stderr, result.stderr
@@ -131,7 +131,7 @@ def test_a_run_name_is_one_folder_under_runs(tmp_path: Path, capsys) -> None:
 
 
 def test_eval_refuses_to_replace_a_file_unless_asked(tmp_path: Path) -> None:
-    from genzoo.eval import evaluate
+    from genzoo.tasks.evaluate import evaluate
 
     script = tmp_path / "api1.py"
     script.write_text("print('a user script')\n")
@@ -241,8 +241,8 @@ def test_a_run_branched_from_another_says_so_without_lightnings_warning(
 
 
 def test_small_mistakes_get_the_right_answer(tmp_path: Path, capsys) -> None:
-    from genzoo.sample_images import sample
-    from genzoo.utils.cli import check_command_line
+    from genzoo.config.command_line import check_command_line
+    from genzoo.tasks.sample import sample
 
     with pytest.raises(SystemExit):
         check_command_line("train", ["model.lr=-1"])

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from genzoo.models import speed
-from genzoo.train import check_start, train
+from genzoo.training.train import check_start, train
 
 TINY_DCGAN = [
     "experiment=dcgan_digits",
@@ -65,7 +65,7 @@ def test_compiled_training_learns_what_the_uncompiled_run_learns(
 def test_compile_is_refused_where_a_penalty_differentiates_twice(
     make_cfg, overrides: list[str], names: str
 ) -> None:
-    from genzoo.utils.validate import ConfigError
+    from genzoo.config.types import ConfigError
 
     with pytest.raises(ConfigError, match="model.compile") as err:
         check_start(make_cfg(*overrides, "model.compile=true"))

@@ -15,9 +15,9 @@ from genzoo.data.super_resolution import SRCropDataset, SRPhotosDataModule, down
 from genzoo.errors import GenzooError
 from genzoo.losses.perceptual import MissingWeightsError, VGGFeatures, vgg_layer_index
 from genzoo.metrics.super_resolution import high_frequency_energy, y_psnr, y_ssim
+from genzoo.models.loading import load_model
 from genzoo.networks.srresnet import SRResNet
-from genzoo.train import train
-from genzoo.utils.checkpoint import load_model
+from genzoo.training.train import train
 from genzoo.utils.tiling import tile_starts, upscale_tiled
 
 # A reduced SRResNet for the default suite: x4, 32 px HR crops, small and residual over bicubic.
@@ -149,7 +149,7 @@ def test_tiles_overlapping_by_the_receptive_radius_equal_the_untiled_image() -> 
 
 def test_upscale_tile_and_overlap_are_checked_in_one_line() -> None:
     from genzoo.errors import ConfigError
-    from genzoo.upscale_images import tile_and_overlap
+    from genzoo.tasks.upscale import tile_and_overlap
 
     assert tile_and_overlap(192, "auto", 40) == (192, 40)
     assert tile_and_overlap(64, 8, 40) == (64, 8)  # allowed, with a warning about seams
@@ -328,8 +328,8 @@ def test_sr_resume_matches_uninterrupted_run(srresnet_run, make_cfg, tmp_path, m
 def test_upscale_cli_on_a_folder_of_odd_images(srresnet_run, tmp_path) -> None:
     from omegaconf import OmegaConf
 
-    from genzoo.upscale_images import upscale
-    from genzoo.utils.user_images import ImagesSkipped
+    from genzoo.tasks.upscale import upscale
+    from genzoo.tasks.user_images import ImagesSkipped
 
     stage1, _ = srresnet_run
     folder = tmp_path / "in"
@@ -369,8 +369,8 @@ def test_eval_cli_writes_a_per_image_table_on_a_folder(srresnet_run, tmp_path) -
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from genzoo.eval import evaluate
-    from genzoo.utils.config import config_dir
+    from genzoo.tasks.evaluate import evaluate
+    from genzoo.utils.paths import config_dir
 
     stage1, _ = srresnet_run
     folder = tmp_path / "hr"
@@ -459,7 +459,7 @@ def test_benchmark_set_downloads_and_refuses_training(tmp_path, monkeypatch) -> 
 
 
 def test_sample_cli_points_an_sr_run_to_upscale(srresnet_run) -> None:
-    from genzoo.sample_images import SampleRequestError, sample
+    from genzoo.tasks.sample import SampleRequestError, sample
     from tests.conftest import sample_cfg
 
     stage1, _ = srresnet_run

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from genzoo.callbacks.nan_guard import NonFiniteLossError
+from genzoo.models.loading import load_model
 from genzoo.models.vae import VAE
-from genzoo.train import train
-from genzoo.utils.checkpoint import CheckpointError, load_model
+from genzoo.training.train import train
+from genzoo.utils.checkpoint import CheckpointError
 
 SHORT = [
     "trainer=cpu",

@@ -17,7 +17,7 @@ from PIL import Image
 from genzoo.data.errors import DatasetError
 from genzoo.networks.discriminators import PatchGAN
 from genzoo.networks.translation import UNetGenerator, unet_levels
-from genzoo.train import train
+from genzoo.training.train import train
 from tests.conftest import run_cli
 
 TINY_PIX2PIX = [
@@ -116,7 +116,7 @@ def test_pix2pix_tests_as_the_paper_by_default_and_leaves_its_statistics_alone()
 def test_edges2shoes_recipe_is_the_papers_batch_4_for_15_epochs() -> None:
     from hydra import compose, initialize_config_dir
 
-    from genzoo.utils.config import config_dir
+    from genzoo.utils.paths import config_dir
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose("train", ["experiment=pix2pix_edges2shoes"])
@@ -361,8 +361,8 @@ def test_cyclegan_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) 
 # ----- use ---------------------------------------------------------------------------------
 @pytest.fixture
 def pix2pix_checkpoint(tmp_path: Path) -> Path:
+    from genzoo.models.loading import save_bare_checkpoint
     from genzoo.models.pix2pix import Pix2Pix
-    from genzoo.utils.checkpoint import save_bare_checkpoint
 
     model = Pix2Pix(direction="BtoA", image_size=32, width=8, d_width=8)
     return save_bare_checkpoint(model, tmp_path / "pix2pix.ckpt")
@@ -370,8 +370,8 @@ def pix2pix_checkpoint(tmp_path: Path) -> Path:
 
 def test_translate_cli_on_a_folder_of_odd_images(pix2pix_checkpoint: Path, tmp_path: Path) -> None:
     from genzoo.errors import ConfigError
-    from genzoo.translate_images import translate
-    from genzoo.utils.user_images import ImagesSkipped
+    from genzoo.tasks.translate import translate
+    from genzoo.tasks.user_images import ImagesSkipped
 
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)
@@ -423,7 +423,7 @@ def test_translate_cli_on_a_folder_of_odd_images(pix2pix_checkpoint: Path, tmp_p
 
 def test_cyclegan_translates_both_ways_from_one_checkpoint(tmp_path: Path) -> None:
     from genzoo.models.cyclegan import CycleGAN
-    from genzoo.utils.checkpoint import load_model, save_bare_checkpoint
+    from genzoo.models.loading import load_model, save_bare_checkpoint
 
     model = CycleGAN(image_size=32, width=8, blocks=1, d_width=8, norm="none", d_norm="none")
     loaded, _ = load_model(str(save_bare_checkpoint(model, tmp_path / "c.ckpt")), "last", "cpu")

@@ -12,11 +12,11 @@ import torch
 import yaml
 from PIL import Image
 
+from genzoo.config.command_line import check_command_line, group_options
 from genzoo.data.kinds import DataKindError, accepts_of, yields_of
 from genzoo.errors import ConfigError, GenzooError
-from genzoo.train import check_start, train
-from genzoo.utils.cli import check_command_line, group_options
-from genzoo.utils.config import config_dir
+from genzoo.training.train import check_start, train
+from genzoo.utils.paths import config_dir
 from tests.conftest import cli_cfg, compose_train, run_cli
 
 MODELS = group_options("model")
@@ -193,26 +193,26 @@ BAD_OPTIONS = {
 
 def _entry(name: str):
     if name == "sample":
-        from genzoo.sample_images import OPTION_RULES, sample
+        from genzoo.tasks.sample import OPTION_RULES, sample
 
         return OPTION_RULES, sample
     if name == "eval":
-        from genzoo.eval import OPTION_RULES, evaluate
+        from genzoo.tasks.evaluate import OPTION_RULES, evaluate
 
         return OPTION_RULES, evaluate
     if name == "translate":
-        from genzoo.translate_images import OPTION_RULES, translate
+        from genzoo.tasks.translate import OPTION_RULES, translate
 
         return OPTION_RULES, translate
     if name == "export":
-        from genzoo.export_model import OPTION_RULES, export
+        from genzoo.tasks.export import OPTION_RULES, export
 
         return OPTION_RULES, export
     if name == "project":
-        from genzoo.project_images import OPTION_RULES, project_images
+        from genzoo.tasks.project import OPTION_RULES, project_images
 
         return OPTION_RULES, project_images
-    from genzoo.upscale_images import OPTION_RULES, upscale
+    from genzoo.tasks.upscale import OPTION_RULES, upscale
 
     return OPTION_RULES, upscale
 
@@ -239,7 +239,7 @@ def test_each_cli_option_with_a_wrong_value_is_one_line_before_loading(
 
 
 def test_upscale_tile_and_overlap_are_checked_against_the_model() -> None:
-    from genzoo.upscale_images import tile_and_overlap
+    from genzoo.tasks.upscale import tile_and_overlap
 
     for tile, overlap, expected in [
         (0, "auto", "tile=0"),
@@ -260,9 +260,9 @@ def test_a_large_upscale_says_how_far_it_got_and_a_stopped_one_leaves_no_folder(
 ) -> None:
     import logging
 
-    from genzoo.upscale_images import TileProgress
+    from genzoo.tasks.upscale import TileProgress
+    from genzoo.tasks.user_images import convert_user_images
     from genzoo.utils.tiling import upscale_tiled
-    from genzoo.utils.user_images import convert_user_images
 
     seen: list[tuple[int, int]] = []
     lr = torch.rand(1, 3, 100, 150)
@@ -373,7 +373,7 @@ def load_meta(path: Path) -> dict:
 
 
 def test_eval_says_which_split_and_refuses_one_the_data_lacks(vae_run: Path, tmp_path) -> None:
-    from genzoo.eval import evaluate
+    from genzoo.tasks.evaluate import evaluate
 
     with pytest.raises(GenzooError, match="data=digits has no test split: use split=val"):
         evaluate(cli_cfg("eval", f"run={vae_run}", "split=test"))
@@ -395,10 +395,10 @@ def test_checkpoint_best_and_last_are_both_accepted(vae_run: Path) -> None:
 @pytest.fixture
 def bare_runs(tmp_path: Path) -> dict[str, Path]:
     """Untrained checkpoints of three families, in genzoo's format."""
+    from genzoo.models.loading import save_bare_checkpoint
     from genzoo.models.pix2pix import Pix2Pix
     from genzoo.models.srresnet import SRResNetModel
     from genzoo.models.vae import VAE
-    from genzoo.utils.checkpoint import save_bare_checkpoint
     from tests.conftest import tiny_first_stage
 
     return {
@@ -414,8 +414,8 @@ def bare_runs(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_sample_says_what_a_first_stage_or_a_translator_does_instead(bare_runs) -> None:
-    from genzoo.sample_images import SampleRequestError, check_request
-    from genzoo.utils.checkpoint import load_model
+    from genzoo.models.loading import load_model
+    from genzoo.tasks.sample import SampleRequestError, check_request
     from tests.conftest import sample_cfg
 
     vq, _ = load_model(bare_runs["vqvae"])
@@ -431,7 +431,7 @@ def test_sample_says_what_a_first_stage_or_a_translator_does_instead(bare_runs) 
 
 
 def test_eval_reads_the_data_root_as_training_does(bare_runs, tmp_path, monkeypatch) -> None:
-    from genzoo.eval import evaluate
+    from genzoo.tasks.evaluate import evaluate
 
     monkeypatch.setenv("GENZOO_DATA", str(tmp_path / "datasets"))
     cfg = cli_cfg("eval", f"run={bare_runs['sr']}", "data=set5", "++data.download=false")
@@ -441,7 +441,7 @@ def test_eval_reads_the_data_root_as_training_does(bare_runs, tmp_path, monkeypa
 
 
 def test_eval_refuses_another_kind_of_data_and_converts_another_set(bare_runs, tmp_path) -> None:
-    from genzoo.eval import evaluate
+    from genzoo.tasks.evaluate import evaluate
 
     with pytest.raises(DataKindError, match="SRResNetModel learns from low- and high-res"):
         evaluate(cli_cfg("eval", f"run={bare_runs['sr']}", "data=digits"))
@@ -456,7 +456,7 @@ def test_eval_refuses_another_kind_of_data_and_converts_another_set(bare_runs, t
 
 
 def test_family_recipes_are_named_when_the_pair_has_none(tmp_path, caplog) -> None:
-    from genzoo.train import _recipe_tip
+    from genzoo.training.recipes import recipe_tip as _recipe_tip
 
     compose_train(["model=dcgan", "data=photos"], tmp_path / "r")
     with caplog.at_level("WARNING", logger="genzoo"):
@@ -476,7 +476,7 @@ def test_a_short_run_logs_its_training_metrics(make_cfg, tmp_path: Path) -> None
 def test_reconstructing_a_far_from_square_image_says_it_was_cropped(tmp_path, caplog) -> None:
     from PIL import Image
 
-    from genzoo.utils.user_images import images_from_files
+    from genzoo.tasks.user_images import images_from_files
 
     Image.new("RGB", (2000, 10)).save(tmp_path / "wide.png")
     Image.new("RGB", (30, 30)).save(tmp_path / "square.png")
@@ -499,9 +499,9 @@ API_SAMPLING = {
 
 def test_the_python_api_checks_every_sampling_option_as_genzoo_sample() -> None:
     import genzoo
-    from genzoo.api_checks import OptionError
     from genzoo.models.base import GenerativeModel
-    from genzoo.sample_images import OPTION_TAGS
+    from genzoo.tasks.api_checks import OptionError
+    from genzoo.tasks.sample import OPTION_TAGS
 
     every = set().union(*(cls.sample_options for cls in _model_classes(GenerativeModel)))
     assert set(API_SAMPLING) == every == set(OPTION_TAGS), "every sampling option has a case"

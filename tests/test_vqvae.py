@@ -12,12 +12,12 @@ import torch
 from einops import rearrange
 
 from genzoo.errors import GenzooError
+from genzoo.models.loading import load_model
 from genzoo.models.vqvae import VQVAE
 from genzoo.models.vqvae_prior import FirstStageError, read_first_stage
 from genzoo.networks.priors import CausalTransformer, GatedPixelCNN, filter_logits, sample_codes
 from genzoo.networks.quantizer import VectorQuantizer, code_statistics
-from genzoo.train import train
-from genzoo.utils.checkpoint import load_model
+from genzoo.training.train import train
 from tests.conftest import run_cli
 
 # ----- the quantiser --------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_every_recipe_ships_with_a_card_and_the_set_stays_small() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_cards_metrics(name: str, tmp_path: Path) -> None:
-    from genzoo.eval import evaluate
+    from genzoo.tasks.evaluate import evaluate
 
     card = model_card(name)
     out = tmp_path / "eval.json"
@@ -72,7 +72,7 @@ def test_sample_metrics_are_pinned_to_a_feature_network_the_card_names() -> None
     import torch
     import yaml
 
-    from genzoo.utils.config import config_dir
+    from genzoo.utils.paths import config_dir
 
     for name in SHIPPED:
         card = model_card(name)

@@ -16,12 +16,13 @@ from typing import Any, cast
 import torch
 from PIL import Image
 
-from genzoo import api_checks as checks
 from genzoo import zoo
 from genzoo.data.transforms import pil_to_tensor, to_channels
 from genzoo.errors import GenzooError
 from genzoo.models.base import CapabilityError, GenerativeModel
-from genzoo.utils.checkpoint import CheckpointError, load_model
+from genzoo.models.loading import load_model
+from genzoo.tasks import api_checks as checks
+from genzoo.utils.checkpoint import CheckpointError
 from genzoo.utils.device import pick_device
 
 ImageInput = Image.Image | Sequence[Image.Image] | torch.Tensor
@@ -185,16 +186,16 @@ class Model:
         return _unbatch(self.module.upscale(x).clamp(0, 1), single)
 
     def project(self, images: ImageInput, **options: Any) -> Any:
-        """GAN inversion: the latents that reproduce `images` (genzoo.projection.project)."""
+        """GAN inversion: the latents that reproduce `images` (genzoo.tasks.projection.project)."""
         self._require("project")
-        from genzoo.projection import project
+        from genzoo.tasks.projection import project
 
         x, _ = self._images(images, fixed_size=True, same_channels=True)
         return project(self.module, x, **options)
 
     def export(self, format: str = "onnx", output: str | Path | None = None) -> list[Path]:
-        """Write the deployable part(s) as ONNX or TorchScript (genzoo.export.export_model)."""
-        from genzoo.export_model import export_model
+        """Write the deployable part(s) as ONNX or TorchScript (genzoo.cli.export.export_model)."""
+        from genzoo.tasks.export import export_model
         from genzoo.utils.options import check_output_folder
 
         folder = (
@@ -286,7 +287,7 @@ def _unbatch(x: torch.Tensor, single: bool) -> torch.Tensor:
 
 
 def _projectable(module: GenerativeModel) -> bool:
-    from genzoo.projection import supports_projection
+    from genzoo.tasks.projection import supports_projection
 
     return supports_projection(module)
 

@@ -15,6 +15,8 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelSummary, ProgressBar, RichProgressBar
 from lightning.pytorch.utilities.model_summary import get_human_readable_count
 
+from genzoo.models.base import GenerativeModel
+
 log = logging.getLogger("genzoo")
 
 
@@ -28,8 +30,9 @@ def batch_limit(trainer: L.Trainer, model: L.LightningModule) -> int | None:
     steps = int(trainer.max_steps or -1)
     if steps <= 0:
         return None
-    per_batch = getattr(model, "optimizer_steps_for", None)
-    return max(1, round(steps / per_batch(1))) if per_batch is not None else steps
+    if not isinstance(model, GenerativeModel):
+        return steps
+    return max(1, round(steps / model.optimizer_steps_for(1)))
 
 
 class RunSummary(ModelSummary):

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
 from genzoo.callbacks.console import batches_done
-from genzoo.figures import label_columns, save_png
 from genzoo.models.base import GenerativeModel
-from genzoo.networks.srresnet import bicubic_upscale
-
-
-def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
-    """The central (at most) size x size region of (B, C, H, W) images."""
-    h, w = x.shape[-2:]
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return x[..., top : top + size, left : left + size]
+from genzoo.utils.figures import label_columns, save_png
 
 
 class ImageGridLogger(L.Callback):
@@ -46,7 +38,7 @@ class ImageGridLogger(L.Callback):
         self._fixed_batch: dict[str, torch.Tensor] | None = None
         self._last_logged_step = -1
         # What each grid shows: column titles drawn above panels, a caption in the PNG's metadata.
-        self.column_titles: dict[str, list[str]] = {"upscaled": ["LR", "bicubic", "SR", "HR"]}
+        self.column_titles: dict[str, list[str]] = {}
         self.captions: dict[str, str] = {}
 
     def _reference_batch(self, trainer: L.Trainer) -> dict[str, torch.Tensor] | None:
@@ -60,6 +52,16 @@ class ImageGridLogger(L.Callback):
             self._fixed_batch = {k: v[: min(32, self.num_samples)] for k, v in batch.items()}
         return self._fixed_batch
 
+    @staticmethod
+    def _held_out_batches(trainer: L.Trainer) -> Iterator[dict[str, torch.Tensor]]:
+        """The validation batches, read only as far as a family's panels ask."""
+        datamodule = getattr(trainer, "datamodule", None)
+        try:
+            loader = datamodule.val_dataloader() if datamodule is not None else ()
+        except Exception:  # no validation data: no panels
+            return
+        yield from loader
+
     def grids(self, trainer: L.Trainer, model: GenerativeModel) -> dict[str, torch.Tensor]:
         """name -> a (3, H, W) grid in [0, 1]; what each shows is in `self.captions`."""
         out: dict[str, torch.Tensor] = {}
@@ -70,7 +72,6 @@ class ImageGridLogger(L.Callback):
             "reconstructions",
             "interpolations": f"{self.interpolation_rows} interpolations between seed pairs, "
             "one per row",
-            "upscaled": "held-out crops, one per row",
         }
         if model.supports("sample"):
             out["samples"] = make_grid(
@@ -87,12 +88,11 @@ class ImageGridLogger(L.Callback):
                 out["reconstructions"] = make_grid(pairs.flatten(0, 2).cpu(), nrow=8)
             else:  # originals above, reconstructions below
                 out["reconstructions"] = make_grid(torch.cat([x, recon]).cpu(), nrow=len(x))
-        if model.supports("upscale"):
-            panels = self._upscale_panels(trainer, model)
-            if panels is not None:
-                out["upscaled"] = panels
-        if model.supports("translate"):
-            out.update(self._translation_panels(trainer, model))
+        for name, panel in model.validation_panels(self._held_out_batches(trainer)).items():
+            out[name] = panel.grid
+            self.captions[name] = panel.caption
+            if panel.column_titles:
+                self.column_titles[name] = panel.column_titles
         if model.supports("interpolate"):
             rows = [
                 model.interpolate(
@@ -102,59 +102,6 @@ class ImageGridLogger(L.Callback):
             ]
             out["interpolations"] = make_grid(torch.cat(rows).cpu(), nrow=self.interpolation_steps)
         return out
-
-    def _upscale_panels(self, trainer: L.Trainer, model: GenerativeModel) -> torch.Tensor | None:
-        """Rows of LR (nearest-upscaled) | bicubic | SR | HR for the centres of the first four
-        validation images (crops of up to 48 LR pixels, so the panels stay readable)."""
-        datamodule = getattr(trainer, "datamodule", None)
-        if datamodule is None:
-            return None
-        rows = []
-        for batch, _ in zip(datamodule.val_dataloader(), range(4), strict=False):
-            lr = center_crop(batch["lr"], 48).to(model.device)
-            scale = batch["hr"].shape[-1] // batch["lr"].shape[-1]
-            big = (lr.shape[-2] * scale, lr.shape[-1] * scale)
-            hr = center_crop(batch["hr"], max(big)).to(model.device)[..., : big[0], : big[1]]
-            nearest = F.interpolate(lr, size=big, mode="nearest")
-            rows += [nearest, bicubic_upscale(lr, scale), model.upscale(lr), hr]
-        if not rows:
-            return None
-        return make_grid(torch.cat([r.cpu() for r in rows]), nrow=4, padding=4, pad_value=1.0)
-
-    def _translation_panels(
-        self, trainer: L.Trainer, model: GenerativeModel
-    ) -> dict[str, torch.Tensor]:
-        """One panel per direction the model learned, a row per held-out image: input |
-        output | target for paired models (Pix2Pix), input | output | back again (| true
-        output, where the held-out pairs are aligned) for both-way ones (CycleGAN)."""
-        batch = self._reference_batch(trainer)
-        if batch is None:
-            return {}
-        directions = list(getattr(model, "directions", ()))
-        both_ways = len(directions) == 2
-        aligned = not both_ways or ("aligned" in batch and bool(batch["aligned"].all()))
-        panels = {}
-        for direction in directions:
-            source, target = direction[0], direction[-1]
-            x = batch[source][:8].to(model.device)
-            # One image at a time: at 256 px a batch of eight would set the run's peak memory.
-            y = torch.cat([model.translate(image[None], direction) for image in x])
-            columns = [x, y]
-            titles = [source, f"G({source})"] if both_ways else ["input", "output"]
-            if both_ways:
-                back = f"{target}to{source}"
-                columns.append(torch.cat([model.translate(image[None], back) for image in y]))
-                titles.append(f"F(G({source}))")
-            if aligned:
-                columns.append(batch[target][:8].to(model.device))
-                titles.append(f"true {target}" if both_ways else "target")
-            self.column_titles[f"translate_{direction}"] = titles
-            self.captions[f"translate_{direction}"] = f"held-out images, {direction}, one per row"
-            rows = torch.stack(columns, 1).flatten(0, 1)  # image by image, column by column
-            panels[f"translate_{direction}"] = make_grid(
-                rows.cpu(), nrow=len(columns), padding=2, pad_value=1.0
-            )
-        return panels
 
     def log_grids(self, trainer: L.Trainer, model: L.LightningModule) -> None:
         if not trainer.is_global_zero or not isinstance(model, GenerativeModel):

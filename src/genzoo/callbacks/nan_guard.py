@@ -11,6 +11,7 @@ import torch
 
 from genzoo.callbacks.console import batches_done
 from genzoo.errors import GenzooError
+from genzoo.models.base import GenerativeModel
 
 # Deferred flags kept before the host reads them anyway (a run that never logs).
 MAX_PENDING_FLAGS = 256
@@ -96,7 +97,9 @@ class NaNGuard(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
     ) -> None:
         # Models with several losses (GANs) say which one is being backpropagated.
-        name = getattr(pl_module, "backward_loss_name", None) or "train/loss"
+        name = (
+            pl_module.backward_loss_name if isinstance(pl_module, GenerativeModel) else "train/loss"
+        )
         if not self.deferred:
             if torch.isfinite(loss).all():
                 return

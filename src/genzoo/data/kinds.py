@@ -51,7 +51,7 @@ _TARGET = re.compile(r"^_target_:\s*(\S+)", re.MULTILINE)
 @cache
 def data_configs_by_kind() -> dict[str, list[str]]:
     """kind -> the data config names that yield it, embedded ones first."""
-    from genzoo.utils.config import config_dir
+    from genzoo.utils.paths import config_dir
 
     found: dict[str, list[str]] = {kind: [] for kind in KINDS}
     for path in sorted((config_dir() / "data").glob("*.yaml")):

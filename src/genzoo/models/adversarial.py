@@ -50,11 +50,12 @@ class AdversarialModel(GenerativeModel):
 
     def __init__(
         self,
+        *,
         optimizer_g: OptimizerFactory | None,
         optimizer_d: OptimizerFactory | None,
-        n_critic: int,
-        ema_decay: float | None,
-        clip_grad_norm: float | None,
+        n_critic: int = 1,
+        ema_decay: float | None = None,
+        clip_grad_norm: float | None = None,
         channels_last: bool = False,
         scheduler: SchedulerFactory | None = None,
     ) -> None:

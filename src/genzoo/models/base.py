@@ -8,7 +8,7 @@ Images crossing the contract are float (B, C, H, W) in [0, 1]; a model that work
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 import lightning as L
@@ -18,6 +18,7 @@ from torch import nn
 
 from genzoo.data.kinds import IMAGES, DataKindError, mismatch_message
 from genzoo.errors import GenzooError
+from genzoo.models.panels import Panel
 from genzoo.models.speed import build_optimizer, compile_networks
 from genzoo.networks.blocks import num_halvings
 from genzoo.networks.deploy import ExportPart
@@ -54,9 +55,16 @@ class GenerativeModel(L.LightningModule):
     accepts: ClassVar[tuple[str, ...]] = (IMAGES,)
     # Submodules only training needs (a GAN's discriminator): left out of shipped checkpoints.
     training_only: ClassVar[tuple[str, ...]] = ()
+    # Options of genzoo-eval / genzoo-translate that only some families take (the VAE's
+    # iw_samples, Pix2Pix's test_mode): set through `set_evaluation_option`.
+    evaluation_options: ClassVar[frozenset[str]] = frozenset()
+    # The loss whose backward ran last: NaNGuard names it when it is not finite. A family
+    # with several losses per batch (a GAN's players) sets it before each backward.
+    backward_loss_name: str = "train/loss"
 
     def __init__(
         self,
+        *,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         channels_last: bool = False,
@@ -71,27 +79,47 @@ class GenerativeModel(L.LightningModule):
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
         """Config values this family cannot build with, checked before anything runs:
-        parameter -> what is wrong. The default: convolutional families halve image_size
-        down to 4 pixels."""
+        parameter -> what is wrong. A family adds its own to `super().check_hparams`."""
         problems = {}
         size = hparams.get("image_size")
         if isinstance(size, int) and not isinstance(size, bool) and size > 0:
-            try:
-                num_halvings(size)
-            except ValueError:
-                problems["image_size"] = (
-                    f"is not 4 times a power of two (8, 16, 32, 64, ...), which {cls.__name__} needs"
-                )
+            problem = cls.image_size_problem(size)
+            if problem is not None:
+                problems["image_size"] = problem
         refusal = cls.compile_refusal(hparams) if hparams.get("compile") is True else None
         if refusal:
             problems["compile"] = f"is not possible here: {refusal}; train with model.compile=false"
         return problems
 
     @classmethod
+    def image_size_problem(cls, size: int) -> str | None:
+        """What is wrong with image_size=size for this family, if anything. The default:
+        convolutional families halve image_size down to 4 pixels."""
+        try:
+            num_halvings(size)
+        except ValueError:
+            return f"is not 4 times a power of two (8, 16, 32, 64, ...), which {cls.__name__} needs"
+        return None
+
+    @classmethod
     def compile_refusal(cls, hparams: dict[str, Any]) -> str | None:
         """Why model.compile=true cannot train this configuration, if it cannot: torch.compile
         has no double backward, which gradient penalties take through a network."""
         return None
+
+    def optimizer_steps_for(self, batches: int) -> int:
+        """Lightning's global_step after `batches` training batches: one optimizer step per
+        batch here; a family that steps several optimizers per batch says how many."""
+        return batches
+
+    def validation_panels(self, batches: Iterator[dict[str, torch.Tensor]]) -> dict[str, Panel]:
+        """The family's own figures from held-out batches (models/panels.py), logged with the
+        samples, reconstructions and interpolations: name -> panel. None by default."""
+        return {}
+
+    def set_evaluation_option(self, name: str, value: Any) -> None:
+        """Apply one of `evaluation_options` (None: the family's evaluation default)."""
+        raise self._unsupported(f"take the evaluation option {name}")
 
     def monitor_metric(self, datamodule: Any = None) -> str | None:
         """The validation metric that picks the best checkpoint in this run (`monitor` unless

@@ -61,7 +61,13 @@ class CycleGAN(TranslationModel):
         channels_last: bool = False,
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
-        super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)
+        super().__init__(
+            lr_constant_steps=lr_constant_steps,
+            lr_decay_steps=lr_decay_steps,
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            channels_last=channels_last,
+        )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
         self.directions = DIRECTIONS
         self.loss_kind = loss

@@ -60,18 +60,18 @@ class DCGAN(GANModel):
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
         super().__init__(
-            optimizer_g,
-            optimizer_d,
-            latent_dim,
-            num_classes,
-            n_critic,
-            ema_decay,
-            clip_grad_norm,
-            feature_network,
-            eval_samples,
-            image_channels,
-            image_size,
-            channels_last,
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            latent_dim=latent_dim,
+            channels=image_channels,
+            image_size=image_size,
+            num_classes=num_classes,
+            n_critic=n_critic,
+            ema_decay=ema_decay,
+            clip_grad_norm=clip_grad_norm,
+            feature_network=feature_network,
+            eval_samples=eval_samples,
+            channels_last=channels_last,
         )
         if loss not in LOSSES:
             raise ValueError(f"model.loss='{loss}' is not known: use one of {', '.join(LOSSES)}")

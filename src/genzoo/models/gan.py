@@ -37,21 +37,27 @@ class GANModel(SampleQualityMixin, AdversarialModel):
 
     def __init__(
         self,
+        *,
         optimizer_g: OptimizerFactory | None,
         optimizer_d: OptimizerFactory | None,
         latent_dim: int,
-        num_classes: int,
-        n_critic: int,
-        ema_decay: float,
-        clip_grad_norm: float | None,
-        feature_network: str,
-        eval_samples: int,
         channels: int,
         image_size: int,
+        num_classes: int = 0,
+        n_critic: int = 1,
+        ema_decay: float | None = None,
+        clip_grad_norm: float | None = None,
+        feature_network: str = "auto",
+        eval_samples: int = 1000,
         channels_last: bool = False,
     ) -> None:
         super().__init__(
-            optimizer_g, optimizer_d, n_critic, ema_decay, clip_grad_norm, channels_last
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            n_critic=n_critic,
+            ema_decay=ema_decay,
+            clip_grad_norm=clip_grad_norm,
+            channels_last=channels_last,
         )
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self._init_quality(feature_network, eval_samples, image_size, channels)

@@ -82,6 +82,7 @@ class Pix2Pix(TranslationModel):
     target_count: torch.Tensor
     monitor: ClassVar[str | None] = "val/l1"
     accepts: ClassVar[tuple[str, ...]] = (ALIGNED,)
+    evaluation_options: ClassVar[frozenset[str]] = frozenset({"test_mode"})
 
     def __init__(
         self,
@@ -107,7 +108,13 @@ class Pix2Pix(TranslationModel):
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
         test_mode: str = "paper",
     ) -> None:
-        super().__init__(lr_constant_steps, lr_decay_steps, optimizer_g, optimizer_d, channels_last)
+        super().__init__(
+            lr_constant_steps=lr_constant_steps,
+            lr_decay_steps=lr_decay_steps,
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            channels_last=channels_last,
+        )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
         self.test_mode = test_mode
         self.direction = check_direction(direction)
@@ -122,6 +129,11 @@ class Pix2Pix(TranslationModel):
         self.register_buffer("target_count", torch.zeros((), dtype=torch.long))
         # In a plain dict, not an attribute: a Metric attribute would become a submodule.
         self._swd: dict[str, SlicedWassersteinDistance] = {}
+
+    def set_evaluation_option(self, name: str, value: Any) -> None:
+        """test_mode: the paper's test behaviour or eval mode (None: the run's own)."""
+        if value is not None:
+            apply_test_mode(self, str(value))
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:

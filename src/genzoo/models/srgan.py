@@ -108,7 +108,13 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__(
-            optimizer_g, optimizer_d, n_critic, ema_decay, clip_grad_norm, channels_last, scheduler
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            n_critic=n_critic,
+            ema_decay=ema_decay,
+            clip_grad_norm=clip_grad_norm,
+            channels_last=channels_last,
+            scheduler=scheduler,
         )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d", "scheduler"])
         self._init_sr(scale)

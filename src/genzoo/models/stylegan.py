@@ -72,19 +72,17 @@ class StyleGAN(GANModel):
         channels_last: bool = False,
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
-        super().__init__(
-            optimizer_g,
-            optimizer_d,
-            latent_dim,
-            0,
-            1,
-            ema_decay,
-            clip_grad_norm,
-            feature_network,
-            eval_samples,
-            image_channels,
-            image_size,
-            channels_last,
+        super().__init__(  # unconditional, one D step per G step
+            optimizer_g=optimizer_g,
+            optimizer_d=optimizer_d,
+            latent_dim=latent_dim,
+            channels=image_channels,
+            image_size=image_size,
+            ema_decay=ema_decay,
+            clip_grad_norm=clip_grad_norm,
+            feature_network=feature_network,
+            eval_samples=eval_samples,
+            channels_last=channels_last,
         )
         self.save_hyperparameters(ignore=["optimizer_g", "optimizer_d"])
         self.r1_gamma, self.r1_interval = r1_gamma, max(1, r1_interval)

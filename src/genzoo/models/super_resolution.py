@@ -8,15 +8,16 @@ EMA, SRResNet's generator). Batches are {'lr', 'hr'} in [0, 1] (data/super_resol
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
-from torchmetrics import MeanMetric
 
 from genzoo.data.kinds import LR_HR
 from genzoo.metrics.super_resolution import sr_metrics
+from genzoo.models.held_out import HeldOutMeans
+from genzoo.models.panels import Panel, upscale_panel
 from genzoo.networks.deploy import ExportPart, ImageToImage, InputSpec
 from genzoo.networks.srresnet import SCALES, bicubic_upscale
 
@@ -38,14 +39,18 @@ class SuperResolutionMixin:
 
     def _init_sr(self, scale: int) -> None:
         self.scale = scale
-        self._val_means: dict[str, MeanMetric] | None = None
+        self.held_out = HeldOutMeans()
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
-        scale = hparams.get("scale")
-        if scale not in SCALES:
-            return {"scale": f"must be one of {', '.join(map(str, SCALES))}"}
-        return {}
+        problems: dict[str, str] = super().check_hparams(hparams)  # type: ignore[misc]
+        if hparams.get("scale") not in SCALES:
+            problems["scale"] = f"must be one of {', '.join(map(str, SCALES))}"
+        return problems
+
+    @classmethod
+    def image_size_problem(cls, size: int) -> str | None:
+        return None  # fully convolutional: any crop size upscales
 
     def sr_network(self) -> nn.Module:
         """The network that upscales (a family's generator, or its EMA)."""
@@ -63,6 +68,10 @@ class SuperResolutionMixin:
         return [ExportPart("upscaler", module, {"image": spec}, "upscaled", [f"x{self.scale}"])]
 
     @torch.no_grad()
+    def validation_panels(self, batches: Iterator[dict[str, torch.Tensor]]) -> dict[str, Panel]:
+        panel = upscale_panel(self.upscale, batches, self.device)
+        return {"upscaled": panel} if panel is not None else {}
+
     def upscale(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) in [0, 1] -> (B, C, h * scale, w * scale) in [0, 1]."""
         return self.sr_network()(x).clamp(0, 1)
@@ -76,19 +85,15 @@ class SuperResolutionMixin:
 
     # ----- validation: means over all images of all processes (torchmetrics syncs them) ----
     def on_validation_epoch_start(self) -> None:
-        self._val_means = {k: MeanMetric().to(self.device) for k in _KEYS}
+        self.held_out.start(self.device, _KEYS)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        assert self._val_means is not None
-        for key, values in self.sr_and_bicubic_metrics(batch).items():
-            self._val_means[key].update(values)
+        self.held_out.add(self.sr_and_bicubic_metrics(batch))
 
     def on_validation_epoch_end(self) -> None:
-        assert self._val_means is not None
-        means = {k: metric.compute() for k, metric in self._val_means.items()}
+        means = self.held_out.finish()
         means["psnr_gain"] = means["psnr"] - means["bicubic_psnr"]
         self.log_dict({f"val/{k}": v for k, v in means.items()}, prog_bar=False, sync_dist=True)
-        self._val_means = None
 
     # ----- genzoo-eval ------------------------------------------------------------------
     def evaluate_per_image(

@@ -7,13 +7,12 @@ Batches are {'A', 'B'} in [0, 1] (data/translation.py); the networks work in [-1
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 
 from genzoo.data.kinds import ALIGNED, UNPAIRED
 from genzoo.errors import GenzooError
@@ -21,6 +20,8 @@ from genzoo.losses.adversarial import LOSSES, generator_loss
 from genzoo.models.adversarial import AdversarialModel
 from genzoo.models.base import OptimizerFactory
 from genzoo.models.gan import to_signed, to_unit
+from genzoo.models.held_out import HeldOutMeans
+from genzoo.models.panels import Panel, translation_panels
 from genzoo.networks.deploy import ExportPart, ImageToImage, InputSpec
 from genzoo.networks.translation import UNetGenerator, unet_levels
 
@@ -107,19 +108,23 @@ class TranslationModel(AdversarialModel):
 
     def __init__(
         self,
+        *,
         lr_constant_steps: int,
         lr_decay_steps: int,
         optimizer_g: OptimizerFactory | None,
         optimizer_d: OptimizerFactory | None,
         channels_last: bool,
     ) -> None:
-        super().__init__(optimizer_g, optimizer_d, 1, None, None, channels_last)
+        # One D step per G step, no EMA and no clipping: the translation papers' recipe.
+        super().__init__(
+            optimizer_g=optimizer_g, optimizer_d=optimizer_d, channels_last=channels_last
+        )
         self.lr_constant_steps, self.lr_decay_steps = lr_constant_steps, lr_decay_steps
-        self._val_means: dict[str, MeanMetric] | None = None
+        self.held_out = HeldOutMeans()
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
-        problems: dict[str, str] = {}
+        problems = super().check_hparams(hparams)
         if hparams.get("loss") not in LOSSES:
             problems["loss"] = f"must be one of {', '.join(LOSSES)}"
         if hparams.get("generator") == "unet":
@@ -128,6 +133,10 @@ class TranslationModel(AdversarialModel):
             except ValueError as err:
                 problems["image_size"] = str(err)
         return problems
+
+    @classmethod
+    def image_size_problem(cls, size: int) -> str | None:
+        return None  # the U-Net's own rule is above; a ResNet generator takes any size
 
     # ----- the contract -------------------------------------------------------------
     def generator_for(self, direction: str) -> nn.Module:
@@ -156,6 +165,9 @@ class TranslationModel(AdversarialModel):
         ]
 
     @torch.no_grad()
+    def validation_panels(self, batches: Iterator[dict[str, torch.Tensor]]) -> dict[str, Panel]:
+        return translation_panels(self.translate, tuple(self.directions), batches, self.device)
+
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """Images (B, C, H, W) in [0, 1] of any size -> their translations, same shape. Sides
         that are not multiples of `size_multiple()` are reflect-padded, and the padding is
@@ -177,30 +189,18 @@ class TranslationModel(AdversarialModel):
 
     # ----- held-out means (torchmetrics syncs them over processes) ------------------------
     def on_validation_epoch_start(self) -> None:
-        self._val_means = {}
-
-    def add_val(self, values: dict[str, torch.Tensor]) -> None:
-        assert self._val_means is not None
-        for key, value in values.items():
-            if key not in self._val_means:
-                self._val_means[key] = MeanMetric().to(self.device)
-            self._val_means[key].update(value.detach().float())
-
-    def val_results(self) -> dict[str, torch.Tensor]:
-        assert self._val_means is not None
-        return {k: metric.compute() for k, metric in self._val_means.items()}
+        self.held_out.start(self.device)
 
     def on_validation_epoch_end(self) -> None:
-        means = self.finish_means(self.val_results())
+        means = self.finish_means(self.held_out.finish())
         self.log_dict({f"val/{k}": v for k, v in means.items()}, sync_dist=True)
-        self._val_means = None
 
     def finish_means(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Derived numbers (gains over baselines) from the means."""
         return means
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.add_val(self.val_metrics(batch))
+        self.held_out.add(self.val_metrics(batch))
 
     def val_metrics(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-image held-out metrics of one batch: name -> (B,)."""
@@ -211,9 +211,8 @@ class TranslationModel(AdversarialModel):
         self.eval()
         self.on_validation_epoch_start()
         for batch in dataloader:
-            self.add_val(self.val_metrics({k: v.to(self.device) for k, v in batch.items()}))
-        means = self.finish_means(self.val_results())
-        self._val_means = None
+            self.held_out.add(self.val_metrics({k: v.to(self.device) for k, v in batch.items()}))
+        means = self.finish_means(self.held_out.finish())
         return {k: float(v) for k, v in means.items()}
 
 

@@ -62,6 +62,9 @@ class VAE(SampleQualityMixin, GenerativeModel):
     sample_options: ClassVar[frozenset[str]] = frozenset({"temperature"})
     monitor: ClassVar[str | None] = "val/neg_elbo"
     monitor_mode: ClassVar[str] = "min"
+    evaluation_options: ClassVar[frozenset[str]] = frozenset({"iw_samples"})
+    # genzoo-eval's NLL bound when iw_samples is not given: tighter than the 32 of validation.
+    eval_iw_samples: ClassVar[int] = 256
 
     def __init__(
         self,
@@ -82,7 +85,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
         channels_last: bool = False,
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
-        super().__init__(optimizer, scheduler, channels_last)
+        super().__init__(optimizer=optimizer, scheduler=scheduler, channels_last=channels_last)
         if likelihood not in LIKELIHOODS:
             raise ValueError(
                 f"model.likelihood='{likelihood}' is not known: use {', '.join(LIKELIHOODS)}"
@@ -202,6 +205,10 @@ class VAE(SampleQualityMixin, GenerativeModel):
                 on_epoch=False,
             )
         return loss
+
+    def set_evaluation_option(self, name: str, value: Any) -> None:
+        """iw_samples: the importance samples of genzoo-eval's NLL bound."""
+        self.iw_samples = int(value or self.eval_iw_samples)
 
     def on_train_epoch_start(self) -> None:
         self._epoch_neg_elbo: torch.Tensor | float = 0.0

@@ -61,7 +61,7 @@ class VQVAE(GenerativeModel):
         channels_last: bool = False,
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
-        super().__init__(optimizer, scheduler, channels_last)
+        super().__init__(optimizer=optimizer, scheduler=scheduler, channels_last=channels_last)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.levels, self.num_codes, self.beta = levels, num_codes, beta
         self.image_size, self.downsample = image_size, downsample
@@ -75,18 +75,23 @@ class VQVAE(GenerativeModel):
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
+        problems = super().check_hparams(hparams)
         size, down = hparams.get("image_size"), hparams.get("downsample", 4)
         levels = hparams.get("levels", 1)
         if not (isinstance(size, int) and isinstance(down, int) and isinstance(levels, int)):
-            return {}
+            return problems
         if levels not in (1, 2):
-            return {"levels": f"is {levels}: 1 (VQ-VAE) or 2 (VQ-VAE-2)"}
+            return {**problems, "levels": f"is {levels}: 1 (VQ-VAE) or 2 (VQ-VAE-2)"}
         if down < 2 or down & (down - 1):
-            return {"downsample": f"is {down}, not a power of two (2, 4, 8)"}
+            return {**problems, "downsample": f"is {down}, not a power of two (2, 4, 8)"}
         factor = down * 2 ** (levels - 1)
         if size % factor:
-            return {"image_size": f"is {size}, not a multiple of {factor} (downsample x levels)"}
-        return {}
+            problems["image_size"] = f"is {size}, not a multiple of {factor} (downsample x levels)"
+        return problems
+
+    @classmethod
+    def image_size_problem(cls, size: int) -> str | None:
+        return None  # its rule (a multiple of downsample x levels) needs the other values
 
     def code_shapes(self) -> list[tuple[int, int]]:
         """(H', W') of each level's code map, bottom first."""

@@ -121,7 +121,7 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
         channels_last: bool = False,
         compile: bool = False,  # torch.compile the networks for training (models/base.py)
     ) -> None:
-        super().__init__(optimizer, scheduler, channels_last)
+        super().__init__(optimizer=optimizer, scheduler=scheduler, channels_last=channels_last)
         if kind not in PRIOR_KINDS:
             raise ValueError(f"model.kind='{kind}' is not known: use {', '.join(PRIOR_KINDS)}")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
@@ -155,7 +155,7 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
-        problems: dict[str, str] = {}
+        problems = super().check_hparams(hparams)
         if hparams.get("kind") not in PRIOR_KINDS:
             problems["kind"] = f"must be one of {', '.join(PRIOR_KINDS)}"
         path = hparams.get("first_stage")
@@ -172,6 +172,10 @@ class VQPrior(SampleQualityMixin, GenerativeModel):
                         f"{theirs.get(key)} (the data the first stage was trained on)"
                     )
         return problems
+
+    @classmethod
+    def image_size_problem(cls, size: int) -> str | None:
+        return None  # the first stage's size, checked against it above
 
     def train(self, mode: bool = True) -> VQPrior:
         super().train(mode)

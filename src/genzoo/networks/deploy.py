@@ -1,5 +1,5 @@
 """The parts of a trained model a user deploys, as plain modules with tensor inputs and images
-in [0, 1] out: what genzoo-export writes as ONNX or TorchScript (genzoo/export.py).
+in [0, 1] out: what genzoo-export writes as ONNX or TorchScript (genzoo/cli/export.py).
 
 A model's `export_parts()` (models/) builds them from its own networks; each part says its
 inputs (which axis is the batch, which are spatial and to what multiple) so that the export

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from genzoo.errors import GenzooError
-from genzoo.models.base import GenerativeModel
+from genzoo.utils.paths import is_shipped_reference, output_home, shipped_checkpoint
 
 
 class CheckpointError(GenzooError, RuntimeError):
@@ -21,10 +21,8 @@ class CheckpointError(GenzooError, RuntimeError):
 def find_checkpoint(run: str | Path, which: str = "last") -> Path:
     """A run directory, a .ckpt file or a shipped model (`zoo:<name>`) -> the checkpoint path
     (run/checkpoints/last.ckpt by default; a shipped model has one)."""
-    from genzoo import zoo
-
-    if zoo.is_shipped_reference(run):
-        return zoo.shipped_checkpoint(str(run))
+    if is_shipped_reference(run):
+        return shipped_checkpoint(str(run))
     path = Path(run).expanduser()
     if path.is_file():
         return path
@@ -112,39 +110,10 @@ def import_class(target: str) -> type | None:
     return obj if isinstance(obj, type) else None
 
 
-def load_model(
-    run: str | Path, which: str = "last", device: str = "cpu"
-) -> tuple[GenerativeModel, dict[str, Any]]:
-    """A trained model in eval mode and its checkpoint's genzoo metadata (config, model class)."""
-    path = find_checkpoint(run, which)
-    ckpt = read_checkpoint(path)
-    meta = ckpt["genzoo"]
-    cls = import_target(meta["model_target"])
-    model = cls(**ckpt.get("hyper_parameters", {}))
-    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
-    # A shipped checkpoint leaves out what only training needs (its discriminator).
-    dropped = tuple(f"{name}." for name in meta.get("dropped", ()))
-    missing = [key for key in missing if not key.startswith(dropped)] if dropped else missing
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path} does not match {meta['model_target']}: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}"
-        )
-    meta = dict(
-        meta,
-        checkpoint_path=str(path),
-        global_step=ckpt.get("global_step"),
-        run_dir=str(output_dir_of(path, meta)),
-    )
-    return model.to(device).eval(), meta
-
-
 def output_dir_of(checkpoint: Path, meta: dict[str, Any]) -> Path:
     """The folder a command writes beside by default: the checkpoint's run directory, or
     runs/zoo/<name> for a shipped model (never the installed package)."""
     if meta.get("shipped"):
-        from genzoo.zoo import output_home
-
         return output_home(str(meta["shipped"]))
     folder = checkpoint.resolve().parent
     return folder.parent if folder.name == "checkpoints" else folder
@@ -153,21 +122,3 @@ def output_dir_of(checkpoint: Path, meta: dict[str, Any]) -> Path:
 def checkpoint_batches(meta: dict[str, Any]) -> int:
     """Training batches behind a checkpoint (older checkpoints: Lightning's global_step)."""
     return int(meta.get("batches") or meta.get("global_step") or 0)
-
-
-def save_bare_checkpoint(model: GenerativeModel, path: str | Path) -> Path:
-    """A genzoo checkpoint of a model built outside a run (its weights and hyper-parameters,
-    no training state): what `load_model` and a VQ prior's `model.first_stage` read. For
-    tools and tests that need a model of some shape, not a trained one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    target = f"{type(model).__module__}.{type(model).__qualname__}"
-    torch.save(
-        {
-            "genzoo": {"model_target": target, "config": {}},
-            "state_dict": model.state_dict(),
-            "hyper_parameters": dict(model.hparams),
-        },
-        path,
-    )
-    return path

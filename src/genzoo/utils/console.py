@@ -19,14 +19,14 @@ HARMLESS_WARNINGS = (
     # genzoo's models convert batches to model.channels_last there, whatever the datamodule.
     (r"You have overridden `on_after_batch_transfer` in `LightningModule`", UserWarning),
     # A resume writes into its own checkpoint folder; a fresh run into a full one is refused
-    # before this (utils/resume.py), so the warning never means what it warns of.
+    # before this (training/resume.py), so the warning never means what it warns of.
     (r"Checkpoint directory .* exists and is not empty", UserWarning),
 )
 # Lightning's advertisements for its cloud logger and model registry, printed at every start.
 HARMLESS_LOG_PREFIXES = (
     "💡 Tip: For seamless cloud logging",
     "💡 Tip: For seamless cloud uploads",
-    # Said once in genzoo's own words (train.py): the device, and where a run stopped in
+    # Said once in genzoo's own words (training/train.py): the device, and where a run stopped in
     # batches rather than Lightning's optimizer steps.
     "GPU available:",
     "TPU available:",

@@ -10,43 +10,30 @@ Kept free of torch imports: the CLIs resolve names before loading anything heavy
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-from genzoo.errors import GenzooError
+# The locations are package data (utils/paths.py); the zoo's names are re-exported here.
+from genzoo.utils.paths import (
+    PREFIX,
+    ZOO_DIR,
+    UnknownModelError,
+    is_shipped_reference,
+    output_home,
+    shipped_checkpoint,
+    shipped_names,
+)
 
-ZOO_DIR = Path(__file__).resolve().parent
-PREFIX = "zoo:"
-
-
-class UnknownModelError(GenzooError, LookupError):
-    """A shipped model name that genzoo does not ship."""
-
-
-def shipped_names() -> list[str]:
-    """The names of the shipped models, sorted."""
-    return sorted(p.stem for p in ZOO_DIR.glob("*.ckpt"))
-
-
-def is_shipped_reference(run: str | Path) -> bool:
-    return isinstance(run, str) and run.startswith(PREFIX)
-
-
-def shipped_checkpoint(name: str) -> Path:
-    """`name` (with or without `zoo:`) -> its checkpoint; an unknown name lists the known ones."""
-    name = name.removeprefix(PREFIX)
-    path = ZOO_DIR / f"{name}.ckpt"
-    if path.is_file():
-        return path
-    known = shipped_names()
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    raise UnknownModelError(
-        f"genzoo ships no model named {name!r}; {hint}shipped: {', '.join(known) or 'none'}"
-    )
+__all__ = [
+    "PREFIX",
+    "ZOO_DIR",
+    "UnknownModelError",
+    "is_shipped_reference",
+    "model_card",
+    "output_home",
+    "shipped_checkpoint",
+    "shipped_names",
+]
 
 
 def model_card(name: str) -> dict[str, Any]:
@@ -54,9 +41,3 @@ def model_card(name: str) -> dict[str, Any]:
     shipped_checkpoint(name)  # the same error for an unknown name
     card: dict[str, Any] = json.loads((ZOO_DIR / f"{name.removeprefix(PREFIX)}.json").read_text())
     return card
-
-
-def output_home(name: str) -> Path:
-    """Where commands write for a shipped model when not told (runs/zoo/<name>, under
-    $GENZOO_RUNS when set): never inside the installed package."""
-    return Path(os.environ.get("GENZOO_RUNS", "runs")) / "zoo" / name.removeprefix(PREFIX)

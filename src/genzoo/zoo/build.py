@@ -120,7 +120,7 @@ def write_card(recipe: ZooRecipe, run: Path) -> dict[str, Any]:
     command = eval_command(recipe.name)
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "genzoo.eval", *command[1:], f"out={out}"],
+        [sys.executable, "-m", "genzoo.cli.eval", *command[1:], f"out={out}"],
         check=True,
         env=_offline_env(),
     )

@@ -1,0 +1,56 @@
+"""genzoo-report: the lecture's figures and tables from runs or the shipped models (reporting/report.py).
+
+genzoo-report                                   # from the shipped checkpoints
+genzoo-report runs=runs/vae_digits/a,runs/dcgan_digits/g1 output=report/
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from genzoo.errors import ConfigError, exit_on_user_error
+
+USAGE = """genzoo-report: one HTML page (and a PDF where Chromium is installed) that reproduces the
+lecture's figures and tables: the SR table beside the lecture's, VAE / GAN / StyleGAN / VQ-VAE /
+Pix2Pix / CycleGAN figures, each with its held-out metrics (genzoo-eval of each run; a shipped
+model's from its card).
+
+Usage: genzoo-report [runs=RUN,RUN,...] [output=DIR]
+
+  runs=...     runs, .ckpt files or zoo:<name>, comma-separated (default: every shipped model)
+  output=DIR   where to write report.html, report.pdf, figures/ (default: runs/report)
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return
+    with exit_on_user_error():
+        if any("=" not in a for a in args):
+            raise ConfigError(f"{next(a for a in args if '=' not in a)}: give runs=... or output=")
+        options = dict(a.split("=", 1) for a in args)
+        unknown = sorted(set(options) - {"runs", "output"})
+        if unknown:
+            raise ConfigError(
+                f"{unknown[0]}= is not an option of genzoo-report: use runs= or output="
+            )
+        runs = [r for r in options.get("runs", "").strip("[]").split(",") if r]
+        runs_root = Path(os.environ.get("GENZOO_RUNS", "runs"))
+        logging.basicConfig(
+            level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+        )
+        from genzoo.reporting.report import make_report
+        from genzoo.utils.console import quiet_console
+
+        quiet_console()
+        result = make_report(runs, Path(options.get("output") or runs_root / "report"))
+        print(f"report written to {result['page']} in {result['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The package's layout: layers that import downwards only, a thin top level, every console
+script in genzoo.cli, and commands that answer --help without torch."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "import_graph.py"
+
+
+def _graph_module():
+    spec = importlib.util.spec_from_file_location("genzoo_import_graph", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_layers_import_downwards_only_and_form_no_circle() -> None:
+    graph = _graph_module()
+    edges = graph.import_graph()
+    assert graph.problems(edges) == []
+    assert edges["utils"] <= {"errors"}
+    for low in ("networks", "losses", "data"):
+        assert edges.get(low, set()) <= {"utils", "errors"}, low
+    assert edges["metrics"] <= {"utils", "errors", "networks"}
+
+
+def test_the_graph_checker_finds_an_upward_import_and_a_circle() -> None:
+    graph = _graph_module()
+    found = graph.problems({"utils": {"models"}, "models": {"utils"}})
+    assert "utils imports models, a higher or sibling layer" in found
+    assert any(p.startswith("circle: ") for p in found)
+
+
+def test_a_thin_top_level_and_every_console_script_in_cli() -> None:
+    package = ROOT / "src" / "genzoo"
+    assert len(list(package.glob("*.py"))) <= 5
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts and all(target.startswith("genzoo.cli.") for target in scripts.values())
+    for name, target in scripts.items():
+        module = target.split(":")[0]
+        assert (package / "cli" / f"{module.rsplit('.', 1)[1]}.py").is_file(), name
+
+
+def test_no_command_module_loads_torch_at_import() -> None:
+    code = (
+        "import sys, genzoo.cli.train, genzoo.cli.sample, genzoo.cli.eval, genzoo.cli.translate, "
+        "genzoo.cli.upscale, genzoo.cli.export, genzoo.cli.project, genzoo.cli.compare, "
+        "genzoo.cli.report; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
