@@ -90,7 +90,9 @@ def problems(edges: dict[str, set[str]]) -> list[str]:
         for target in sorted(targets):
             low, high = layer_of(source), layer_of(target)
             if low is None or high is None:
-                out.append(f"{source} -> {target}: {source if low is None else target} has no layer")
+                out.append(
+                    f"{source} -> {target}: {source if low is None else target} has no layer"
+                )
             elif high > low or (high == low <= 1 and (source, target) not in BESIDE):
                 out.append(f"{source} imports {target}, a higher or sibling layer")
     return out + [f"circle: {circle}" for circle in _circles(edges)]

@@ -39,19 +39,86 @@ BIN = Path(sys.executable).parent  # the console scripts of this environment
 
 
 def run_cli(
-    cmd: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 300
+    cmd: str,
+    *args: str,
+    cwd: Path,
+    env: dict | None = None,
+    timeout: int = 300,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess:
-    """A console script as a user runs it: runs under cwd/runs, W&B offline."""
+    """A console script as a user runs it: runs under cwd/runs, W&B offline. It runs in a
+    process forked from a warm interpreter (tests/command_server.py) unless `fresh` (or
+    GENZOO_TESTS_FRESH=1) asks for a newly started one."""
     full_env = {
         **os.environ,
         "GENZOO_RUNS": str(cwd / "runs"),
         "WANDB_MODE": "offline",
         **(env or {}),
     }
-    return subprocess.run(
-        [str(BIN / cmd), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-        timeout=timeout,
-    )  # fmt: skip
+    entry = _entry_points().get(cmd)
+    if fresh or entry is None or os.environ.get("GENZOO_TESTS_FRESH") == "1":
+        return subprocess.run(
+            [str(BIN / cmd), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+    request = {"script": str(BIN / cmd), "args": list(args), "entry": entry, "cwd": str(cwd),
+               "env": full_env, "timeout": timeout}  # fmt: skip
+    reply = _command_server().run(request)
+    if reply["timed_out"]:
+        raise subprocess.TimeoutExpired([cmd, *args], timeout, reply["stdout"], reply["stderr"])
+    return subprocess.CompletedProcess(
+        [str(BIN / cmd), *args], reply["returncode"], reply["stdout"], reply["stderr"]
+    )
+
+
+def _entry_points() -> dict[str, str]:
+    """genzoo's console scripts: name -> module:function."""
+    from importlib.metadata import entry_points
+
+    return {
+        ep.name: ep.value
+        for ep in entry_points(group="console_scripts")
+        if ep.value.startswith("genzoo.")
+    }
+
+
+class _CommandServer:
+    """The warm interpreter of this test process (one per pytest worker), started on first use."""
+
+    def __init__(self) -> None:
+        script = Path(__file__).with_name("command_server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, cwd=script.parent,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("tests/command_server.py did not start")
+
+    def run(self, request: dict) -> dict:
+        import json
+
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+
+
+_SERVER: _CommandServer | None = None
+
+
+def _command_server() -> _CommandServer:
+    global _SERVER
+    if _SERVER is None or _SERVER.process.poll() is not None:
+        import atexit
+
+        _SERVER = _CommandServer()
+        atexit.register(_SERVER.close)
+    return _SERVER
 
 
 def free_port() -> int:

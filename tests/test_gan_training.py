@@ -14,9 +14,10 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 
 from genzoo.data.embedded import DigitsDataModule
+from genzoo.models.conditioning import ConditioningError
 from genzoo.models.dcgan import DCGAN
 from genzoo.models.stylegan import StyleGAN
-from genzoo.models.vae import VAE, ConditioningError
+from genzoo.models.vae import VAE
 from genzoo.networks.dcgan import DCGANDiscriminator
 from genzoo.networks.stylegan import StyleDiscriminator
 

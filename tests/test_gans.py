@@ -18,30 +18,15 @@ from genzoo.models.loading import load_model
 from genzoo.tasks.sample import sample as run_sample
 from genzoo.training.train import train
 from tests.conftest import sample_cfg
+from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN, TINY_STYLEGAN
 
-TINY_STYLEGAN = [
-    "model.latent_dim=32",
-    "model.mapping_depth=2",
-    "model.channel_base=128",
-    "model.channel_max=32",
-    "data.image_size=16",
-    "data.batch_size=16",
-]
-TINY_DCGAN = [
-    "model.latent_dim=16",
-    "model.g_channels=8",
-    "model.d_channels=8",
-    "data.batch_size=16",
-]
 SHORT = [
     "trainer=cpu",
     "trainer.limit_train_batches=5",
     "trainer.limit_val_batches=1",
     "model.eval_samples=32",
-    "callbacks.image_grid.every_n_steps=0",
-    "trainer.max_steps=-1",
-    "trainer.val_check_interval=null",
-    "trainer.check_val_every_n_epoch=1",
+    *NO_GRIDS,
+    *BY_EPOCH,
 ]
 
 

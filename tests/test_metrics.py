@@ -22,6 +22,7 @@ from genzoo.models.dcgan import DCGAN
 from genzoo.training.train import train
 from genzoo.utils.rng import isolated_rng
 from tests.conftest import free_port
+from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN
 
 
 def digits(split: str = "val") -> torch.Tensor:
@@ -132,18 +133,7 @@ def test_building_the_metrics_draws_no_training_random_numbers() -> None:
 
 
 # ----- the protocol inside a run -------------------------------------------------------------
-TINY_DCGAN = [
-    "model=dcgan",
-    "trainer=cpu",
-    "model.latent_dim=16",
-    "model.g_channels=8",
-    "model.d_channels=8",
-    "data.batch_size=16",
-    "callbacks.image_grid.every_n_steps=0",
-    "trainer.max_steps=-1",
-    "trainer.val_check_interval=null",
-    "trainer.check_val_every_n_epoch=1",
-]
+TINY_DCGAN_RUN = ["model=dcgan", "trainer=cpu", *TINY_DCGAN, *NO_GRIDS, *BY_EPOCH]
 
 
 def test_validation_and_eval_use_eval_samples_and_describe_held_out_once(
@@ -158,7 +148,7 @@ def test_validation_and_eval_use_eval_samples_and_describe_held_out_once(
 
     monkeypatch.setattr(SampleQuality, "update", counting)
     cfg = make_cfg(
-        *TINY_DCGAN,
+        *TINY_DCGAN_RUN,
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=3",
         "trainer.max_epochs=3",
@@ -188,7 +178,7 @@ def test_colour_gan_without_inception_trains_to_the_end_and_monitors_swd(
 ) -> None:
     monkeypatch.setattr(generation, "inception_weights_present", lambda: False)
     cfg = make_cfg(
-        *TINY_DCGAN,
+        *TINY_DCGAN_RUN,
         "data=photos",
         "data.image_size=32",
         "data.val_crops=32",

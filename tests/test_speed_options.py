@@ -12,7 +12,7 @@ import torch
 from genzoo.models import speed
 from genzoo.training.train import check_start, train
 
-TINY_DCGAN = [
+TINY_DCGAN_16PX = [
     "experiment=dcgan_digits",
     "data.image_size=16",
     "data.batch_size=8",
@@ -46,8 +46,8 @@ def test_compiled_training_learns_what_the_uncompiled_run_learns(
         compiled.extend(n for n, m in modules.items() if m._compiled_call_impl is not None)
 
     monkeypatch.setattr("genzoo.models.base.compile_networks", spy)
-    train(make_cfg(*TINY_DCGAN, run_dir=tmp_path / "plain"))
-    train(make_cfg(*TINY_DCGAN, "model.compile=true", run_dir=tmp_path / "compiled"))
+    train(make_cfg(*TINY_DCGAN_16PX, run_dir=tmp_path / "plain"))
+    train(make_cfg(*TINY_DCGAN_16PX, "model.compile=true", run_dir=tmp_path / "compiled"))
     assert sorted(compiled) == ["discriminator", "generator"]
     plain, fast = _weights(tmp_path / "plain"), _weights(tmp_path / "compiled")
     assert plain.keys() == fast.keys()  # in place: a compiled run's checkpoint loads anywhere
@@ -87,7 +87,7 @@ def test_adam_is_fused_only_for_cuda_parameters_and_an_explicit_choice_is_kept()
 @pytest.mark.slow
 def test_inductor_compiled_dcgan_trains_on_the_cpu(make_cfg, tmp_path: Path) -> None:
     """The real backend: kernels generated for this machine, the run's losses finite."""
-    metrics = train(make_cfg(*TINY_DCGAN, "model.compile=true", run_dir=tmp_path / "run"))
+    metrics = train(make_cfg(*TINY_DCGAN_16PX, "model.compile=true", run_dir=tmp_path / "run"))
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
     assert _weights(tmp_path / "run").keys() == _weights_keys_of_a_fresh_model()
 

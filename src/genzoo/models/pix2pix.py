@@ -30,6 +30,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure as
 
 from genzoo.data.kinds import ALIGNED
 from genzoo.data.translation import check_direction
+from genzoo.errors import ConfigError
 from genzoo.losses.adversarial import discriminator_loss_fake, discriminator_loss_real
 from genzoo.metrics.reconstruction import per_image_psnr
 from genzoo.metrics.super_resolution import high_frequency_energy
@@ -49,8 +50,6 @@ DROPOUT_SEED = 0  # the test-time dropout's seed in test_mode=paper
 def apply_test_mode(model: nn.Module, mode: str) -> None:
     """Set a loaded model's `test_mode` (genzoo-eval / genzoo-translate `test_mode=`); a model
     without one, or an unknown mode, is a user error naming the key."""
-    from genzoo.errors import ConfigError
-
     if not hasattr(model, "test_mode"):
         raise ConfigError(
             f"test_mode={mode}: a {type(model).__name__} run has no test mode (Pix2Pix has); "

@@ -33,6 +33,7 @@ from genzoo.models.gan import to_signed
 from genzoo.models.srresnet import GENERATOR_KEYS, SRResNetModel, generator_hparams
 from genzoo.models.super_resolution import SuperResolutionMixin
 from genzoo.networks.srresnet import SRDiscriminator, SRResNet
+from genzoo.utils.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
 from genzoo.utils.distributed import average_buffers
 
 EMA_STATISTICS_BATCHES = 4  # recent training batches whose LR images refresh the EMA's statistics
@@ -55,8 +56,6 @@ def read_init_from(path: str, generator: dict[str, Any]) -> dict[str, torch.Tens
 
 def _stage_one(path: str, generator: dict[str, Any]) -> tuple[dict[str, torch.Tensor], str | None]:
     """(generator weights, None), or ({}, what is wrong with `path` as SRGAN's first stage)."""
-    from genzoo.utils.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
-
     try:
         ckpt = read_checkpoint(find_checkpoint(path))
     except CheckpointError as err:

@@ -13,10 +13,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from genzoo.errors import GenzooError
 from genzoo.losses.kl import gaussian_kl_standard_normal
 from genzoo.losses.likelihood import (
     bernoulli_log_likelihood,
@@ -32,6 +30,7 @@ from genzoo.models.base import (
     seeded_latents,
     slerp_latents,
 )
+from genzoo.models.conditioning import class_onehot
 from genzoo.models.quality import SampleQualityMixin
 from genzoo.networks.deploy import ExportPart, InputSpec, VAEDecoderToImage
 from genzoo.networks.vae import ConvDecoder, ConvEncoder, likelihood_mean
@@ -41,10 +40,6 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 LIKELIHOODS = ("bernoulli", "discretized_logistic", "gaussian")
-
-
-class ConditioningError(GenzooError, ValueError):
-    """A conditional VAE was given images without (valid) labels."""
 
 
 class VAE(SampleQualityMixin, GenerativeModel):
@@ -114,25 +109,7 @@ class VAE(SampleQualityMixin, GenerativeModel):
     def _onehot(
         self, label: torch.Tensor | None, n: int, cycle: bool = False
     ) -> torch.Tensor | None:
-        """One-hot labels (n, classes) for a conditional VAE, None otherwise. Only sampling may
-        go without labels (`cycle`: classes 0, 1, 2, ... in turn); encoding an image needs its
-        own label, and a made-up one would train and score the wrong conditional."""
-        if not self.num_classes:
-            return None
-        if label is None:
-            if not cycle:
-                raise ConditioningError(
-                    f"this VAE is conditional (model.num_classes={self.num_classes}) and needs a "
-                    "'label' for every image, but the batch has none: use a data set with labels "
-                    "or set model.num_classes=0"
-                )
-            label = torch.arange(n, device=self.device) % self.num_classes
-        if len(label) and (int(label.min()) < 0 or int(label.max()) >= self.num_classes):
-            raise ConditioningError(
-                f"label {int(label.max())} is outside model.num_classes={self.num_classes}: "
-                "set model.num_classes to the data set's number of classes"
-            )
-        return F.one_hot(label.long(), self.num_classes).float()
+        return class_onehot(label, n, self.num_classes, self.device, cycle)
 
     def log_px(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | z) per example, (B,)."""

@@ -14,20 +14,17 @@ image dimension, with p(x | z) the first stage's fitted discretised logistic; FI
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
 import warnings
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
+from genzoo.models.first_stage import FirstStageError, read_first_stage
 from genzoo.models.quality import SampleQualityMixin
 from genzoo.models.speed import build_optimizer
 from genzoo.models.vqvae import VQVAE
@@ -36,54 +33,6 @@ from genzoo.networks.priors import PRIOR_KINDS, CausalTransformer, GatedPixelCNN
 
 # The frozen first stage stays in eval mode on purpose (VQPrior.train).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start")
-
-
-class FirstStageError(GenzooError, ValueError):
-    """model.first_stage does not name a usable VQ-VAE run, or it changed under a prior."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def _read_once(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
-    """The checkpoint and its sha256, read once per file version: the config check and the
-    model's construction both ask for it at start-up."""
-    from genzoo.utils.checkpoint import read_checkpoint
-
-    return read_checkpoint(path), _sha256(path)
-
-
-def read_first_stage(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(description, weights) of the VQ-VAE run or checkpoint `path`; errors say what to do."""
-    from genzoo.utils.checkpoint import CheckpointError, find_checkpoint
-
-    try:
-        ckpt_path = find_checkpoint(path).resolve()
-        stat = ckpt_path.stat()
-        ckpt, digest = _read_once(ckpt_path, stat.st_mtime_ns, stat.st_size)
-    except CheckpointError as err:
-        raise FirstStageError(
-            f"model.first_stage={path} is not a usable VQ-VAE run: {err}"
-        ) from err
-    target = ckpt["genzoo"].get("model_target", "")
-    if target != f"{VQVAE.__module__}.{VQVAE.__qualname__}":
-        raise FirstStageError(
-            f"model.first_stage={path} is a {target.rsplit('.', 1)[-1]} run, not a VQ-VAE one: "
-            "train stage 1 with model=vqvae (e.g. experiment=vqvae_digits) and pass its run "
-            "directory"
-        )
-    info = {
-        "checkpoint": str(ckpt_path),
-        "sha256": digest,
-        "hparams": dict(ckpt.get("hyper_parameters", {})),
-    }
-    return info, ckpt["state_dict"]
 
 
 class VQPrior(SampleQualityMixin, GenerativeModel):

@@ -1,0 +1,27 @@
+"""Tiny configurations shared by the tests: overrides that make a run take seconds."""
+
+from __future__ import annotations
+
+# A DCGAN small enough to train a few batches in a second on the CPU.
+TINY_DCGAN = [
+    "model.latent_dim=16",
+    "model.g_channels=8",
+    "model.d_channels=8",
+    "data.batch_size=16",
+]
+# A StyleGAN at 16 px with a two-layer mapping network.
+TINY_STYLEGAN = [
+    "model.latent_dim=32",
+    "model.mapping_depth=2",
+    "model.channel_base=128",
+    "model.channel_max=32",
+    "data.image_size=16",
+    "data.batch_size=16",
+]
+# Epochs instead of an experiment's batch schedule: validation (and last.ckpt) at each epoch end.
+BY_EPOCH = [
+    "trainer.max_steps=-1",
+    "trainer.val_check_interval=null",
+    "trainer.check_val_every_n_epoch=1",
+]
+NO_GRIDS = ["callbacks.image_grid.every_n_steps=0"]
