@@ -34,13 +34,6 @@ def default_run_name() -> str:
 OmegaConf.register_new_resolver("default_run_name", default_run_name, replace=True, use_cache=True)
 
 
-def run_group(experiment: str | None, model: str, data: str) -> str:
-    """`run_group` when none is given: the pinned experiment's name, else <model>_<data>."""
-    return str(experiment) if experiment not in (None, "null") else f"{model}_{data}"
-
-
-OmegaConf.register_new_resolver("run_group", run_group, replace=True)
-
 
 def compose_config(name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:
     """Compose configs/<name>.yaml with `overrides` outside a Hydra run (for checks made before

@@ -9,7 +9,6 @@ step. Lightning counts both in `global_step`; genzoo-train translates the user's
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -17,10 +16,10 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
 from genzoo.models.base import GenerativeModel, OptimizerFactory, SchedulerFactory
+from genzoo.models.ema import ema_copy, ema_decay_at, ema_update, recompute_batch_norm
 from genzoo.models.speed import build_optimizer
 from genzoo.utils.distributed import average_buffers, average_gradients
 
@@ -137,7 +136,7 @@ class AdversarialModel(GenerativeModel):
         """The generator EMA (none when `ema_decay` is None: the image-to-image families, whose
         papers use the live generator) and the step counters."""
         if self.ema_decay is not None:
-            self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+            self.generator_ema = ema_copy(self.generator)
         self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))  # resumes the EMA ramp
         self.register_buffer(
             "d_steps", torch.zeros((), dtype=torch.long)
@@ -260,18 +259,11 @@ class AdversarialModel(GenerativeModel):
         update_ema overwrites them at every G step, so until the next one they are still fresh
         (a validation and its two checkpoint saves need one recomputation, not three). True if
         it recomputed them."""
-        norms = [m for m in self.generator_ema.modules() if isinstance(m, _BatchNorm)]
-        if not norms or self._ema_statistics_at == self.g_count:
+        if self._ema_statistics_at == self.g_count:
+            return False
+        if not recompute_batch_norm(self.generator_ema, run_batches):
             return False
         self._ema_statistics_at = self.g_count
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average over the batches below
-        self.generator_ema.train()
-        run_batches()
-        self.generator_ema.eval()
-        for norm in norms:
-            norm.momentum = 0.1
         return True
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -290,15 +282,4 @@ class AdversarialModel(GenerativeModel):
         self.g_steps += 1
         if self.ema_decay is None:
             return
-        steps = float(self._g_count)
-        decay = min(self.ema_decay, (1 + steps) / (10 + steps))
-        # One fused kernel launch per list instead of one per tensor.
-        ema_params: list[torch.Tensor] = list(self.generator_ema.parameters())
-        live_params = [p.detach() for p in self.generator.parameters()]
-        torch._foreach_lerp_(ema_params, live_params, 1.0 - decay)
-        ema_buffers, live_buffers = (
-            list(self.generator_ema.buffers()),
-            list(self.generator.buffers()),
-        )
-        if ema_buffers:
-            torch._foreach_copy_(ema_buffers, live_buffers)
+        ema_update(self.generator_ema, self.generator, ema_decay_at(self.ema_decay, self._g_count))

@@ -14,13 +14,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import ConfigError
-from genzoo.tasks.preamble import apply_family_options, checked_options, loaded_model
+from genzoo.tasks.preamble import RUN_RULES, apply_family_options, checked_options, loaded_model
 from genzoo.utils.options import (
     Rule,
     boolean,
     check_output_file,
     choice,
-    device_name,
     integer,
     optional,
     text,
@@ -30,8 +29,7 @@ log = logging.getLogger("genzoo")
 
 
 OPTION_RULES: dict[str, Rule] = {
-    "run": text,
-    "checkpoint": text,
+    **RUN_RULES,
     "split": choice("val", "test"),
     "batch_size": integer(1),
     "iw_samples": optional(integer(1)),
@@ -39,7 +37,6 @@ OPTION_RULES: dict[str, Rule] = {
     "test_mode": optional(choice("paper", "eval")),
     "out": optional(text),
     "overwrite": boolean,
-    "device": device_name,
 }
 
 

@@ -40,7 +40,7 @@ TOLERANCE = 1e-4
 # genzoo-export's options by type and value (utils/options.py).
 OPTION_RULES: dict[str, Rule] = {
     "run": text,
-    "checkpoint": text,
+    "checkpoint": text,  # on the CPU: an export is traced there
     "format": choice(*FORMATS),
     "output": optional(text),
     "part": optional(text),

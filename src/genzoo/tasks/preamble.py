@@ -9,10 +9,15 @@ from omegaconf import DictConfig
 
 from genzoo.errors import ConfigError
 from genzoo.utils.console import quiet_console
-from genzoo.utils.options import Rule, check_options
+from genzoo.utils.options import Rule, check_options, device_name, text
 
 if TYPE_CHECKING:
     from genzoo.models.base import GenerativeModel
+
+# The options every task has: which run (or zoo:<name>), which of its checkpoints, where.
+RUN_RULES: dict[str, Rule] = {"run": text, "checkpoint": text, "device": device_name}
+# ... and those of the tasks that convert the user's images (translate, upscale, project).
+FOLDER_RULES: dict[str, Rule] = {"input": text, "output": text}
 
 
 def checked_options(cfg: DictConfig, rules: dict[str, Rule], command: str) -> None:

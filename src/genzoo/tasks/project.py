@@ -17,7 +17,7 @@ from genzoo.data.errors import DatasetError
 from genzoo.data.folders import open_image
 from genzoo.data.transforms import pil_to_tensor
 from genzoo.errors import ConfigError
-from genzoo.tasks.preamble import checked_options, loaded_model
+from genzoo.tasks.preamble import FOLDER_RULES, RUN_RULES, checked_options, loaded_model
 from genzoo.tasks.projection import (
     DISTANCES,
     Projection,
@@ -32,21 +32,17 @@ from genzoo.utils.options import (
     Rule,
     check_output_folder,
     choice,
-    device_name,
     integer,
     number,
     optional,
-    text,
 )
 
 log = logging.getLogger("genzoo")
 
 # genzoo-project's options by type and value (utils/options.py).
 OPTION_RULES: dict[str, Rule] = {
-    "run": text,
-    "checkpoint": text,
-    "input": text,
-    "output": text,
+    **RUN_RULES,
+    **FOLDER_RULES,
     "space": optional(choice("w", "w+", "z")),
     "steps": integer(1),
     "lr": number(0, above=True),
@@ -54,7 +50,6 @@ OPTION_RULES: dict[str, Rule] = {
     "noise_weight": number(0),
     "batch_size": integer(1),
     "seed": integer(0),
-    "device": device_name,
 }
 
 

@@ -11,11 +11,11 @@ from omegaconf import DictConfig
 
 from genzoo.errors import GenzooError
 from genzoo.models.base import GenerativeModel
+from genzoo.tasks.preamble import RUN_RULES
 from genzoo.utils.options import (
     Rule,
     boolean,
     choice,
-    device_name,
     int_list,
     integer,
     number,
@@ -32,8 +32,7 @@ class SampleRequestError(GenzooError, ValueError):
 
 # genzoo-sample's options by type and value (utils/options.py), checked before loading.
 OPTION_RULES: dict[str, Rule] = {
-    "run": text,
-    "checkpoint": text,
+    **RUN_RULES,
     "n": integer(1),
     "seed": integer(),
     "seeds": optional(int_list()),
@@ -55,7 +54,6 @@ OPTION_RULES: dict[str, Rule] = {
     "style_mix_rows": optional(int_list()),
     "style_mix_cols": optional(int_list()),
     "style_mix_layers": optional(int_list(2, low=0)),
-    "device": device_name,
 }
 
 

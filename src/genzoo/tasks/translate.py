@@ -8,28 +8,29 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 
 from genzoo.errors import ConfigError
-from genzoo.tasks.preamble import apply_family_options, checked_options, loaded_model
+from genzoo.tasks.preamble import (
+    FOLDER_RULES,
+    RUN_RULES,
+    apply_family_options,
+    checked_options,
+    loaded_model,
+)
 from genzoo.tasks.user_images import convert_user_images
 from genzoo.utils.options import (
     Rule,
     check_output_folder,
     choice,
-    device_name,
     optional,
-    text,
 )
 
 SIZES = ("native", "train")
 # genzoo-translate's options by type and value (utils/options.py).
 OPTION_RULES: dict[str, Rule] = {
-    "run": text,
-    "checkpoint": text,
-    "input": text,
-    "output": text,
+    **RUN_RULES,
+    **FOLDER_RULES,
     "direction": optional(choice("AtoB", "BtoA")),
     "size": choice(*SIZES),
     "test_mode": optional(choice("paper", "eval")),
-    "device": device_name,
 }
 
 

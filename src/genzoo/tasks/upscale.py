@@ -8,19 +8,16 @@ import logging
 from omegaconf import DictConfig
 
 from genzoo.errors import ConfigError
-from genzoo.tasks.preamble import checked_options, loaded_model
+from genzoo.tasks.preamble import FOLDER_RULES, RUN_RULES, checked_options, loaded_model
 from genzoo.tasks.user_images import convert_user_images
-from genzoo.utils.options import Rule, check_output_folder, device_name, text
+from genzoo.utils.options import Rule, check_output_folder
 from genzoo.utils.tiling import upscale_tiled
 
 log = logging.getLogger("genzoo")
 # genzoo-upscale's options by type (utils/options.py); tile and overlap against the model below.
 OPTION_RULES: dict[str, Rule] = {
-    "run": text,
-    "checkpoint": text,
-    "input": text,
-    "output": text,
-    "device": device_name,
+    **RUN_RULES,
+    **FOLDER_RULES,
 }
 
 
