@@ -34,7 +34,6 @@ def default_run_name() -> str:
 OmegaConf.register_new_resolver("default_run_name", default_run_name, replace=True, use_cache=True)
 
 
-
 def compose_config(name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:
     """Compose configs/<name>.yaml with `overrides` outside a Hydra run (for checks made before
     Hydra starts); `hydra_config` keeps the `hydra` node (its runtime choices, run.dir)."""
