@@ -45,7 +45,7 @@ def train_one(runs: Path, experiment: str, extra: list[str], retrain: bool) -> N
     command = [
         sys.executable,
         "-m",
-        "genzoo.training.train",
+        "genzoo.cli.train",
         f"experiment={experiment}",
         f"run_name={RUN_NAME}",
         f"paths.runs_root={runs}",

@@ -23,7 +23,7 @@ def run(experiment: str, precision: str, seed: int, batches: int, out: Path) -> 
     cmd = [
         sys.executable,
         "-m",
-        "genzoo.training.train",
+        "genzoo.cli.train",
         f"experiment={experiment}",
         "trainer=cpu",
         f"trainer.precision={precision}",

@@ -57,3 +57,19 @@ def test_no_command_module_loads_torch_at_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_python_dash_m_genzoo_names_a_runnable_module() -> None:
+    """`python -m genzoo.x` in the scripts and the package names a module that runs."""
+    import re
+
+    sources = [*(ROOT / "scripts").glob("*.py"), *(ROOT / "src").rglob("*.py")]
+    named = {
+        module
+        for path in sources
+        for module in re.findall(r'"-m",\s*"(genzoo[\w.]*)"', path.read_text())
+    }
+    assert named, "the scan finds the scripts' -m calls"
+    for module in named:
+        path = ROOT / "src" / (module.replace(".", "/") + ".py")
+        assert path.is_file() and 'if __name__ == "__main__"' in path.read_text(), module
