@@ -128,6 +128,8 @@ def _shrunk(command: str, args: list[str]) -> list[str]:
         return (
             _with(args, ["iw_samples=2"]) if vae or any("iw_samples" in a for a in args) else args
         )
+    if command == "genzoo-project":  # the projection's optimisation: a few steps of it
+        return _with(args, ["steps=5"])
     if command != "genzoo-train" or any(a in ("--help", "--cfg") for a in args):
         return args
     continuing = any(a.startswith(("resume=", "ckpt_path=")) for a in args)

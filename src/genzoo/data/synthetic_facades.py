@@ -87,33 +87,13 @@ def facade_pair(
             x0 = round(c * col_w + (col_w - win_w) / 2)
             if ground and c == door_col:  # the door reaches the bottom edge
                 dw = max(4, round(col_w * 0.6))
-                dx = round(c * col_w + (col_w - dw) / 2)
-                dy = y0 + max(1, round(floor_h * 0.15))
-                label[:, dy:, dx : dx + dw] = LABEL_RGB["door"]
-                facade[:, dy:, dx : dx + dw] = np.array([0.42, 0.26, 0.14])[:, None, None]
-                facade[:, dy:, dx] = facade[:, dy:, dx + dw - 1] = 0.2  # frame
-                facade[:, dy, dx : dx + dw] = 0.2
-                facade[:, dy + (size - dy) // 2, dx + 1 : dx + dw - 1] = 0.3  # panel line
+                _draw_door(label, facade, round(c * col_w + (col_w - dw) / 2), dw,
+                           y0 + max(1, round(floor_h * 0.15)))  # fmt: skip
                 continue
             wy = y0 + round((floor_h - win_h) / 3)
-            label[:, wy : wy + win_h, x0 : x0 + win_w] = LABEL_RGB["window"]
-            glass = 0.15 + 0.35 * (rows[wy : wy + win_h, x0 : x0 + win_w] - wy) / win_h
-            facade[:, wy : wy + win_h, x0 : x0 + win_w] = np.stack(
-                [glass, glass * 1.1 + 0.03, glass * 1.3 + 0.08]
-            )
-            frame = np.array([0.95, 0.95, 0.92], np.float32)[:, None]
-            facade[:, wy, x0 : x0 + win_w] = frame
-            facade[:, wy + win_h - 1, x0 : x0 + win_w] = frame
-            facade[:, wy : wy + win_h, x0] = frame
-            facade[:, wy : wy + win_h, x0 + win_w - 1] = frame
-            facade[:, wy + win_h // 2, x0 : x0 + win_w] = frame  # cross bar
-            facade[:, wy : wy + win_h, x0 + win_w // 2] = frame
+            _draw_window(label, facade, rows, x0, wy, win_w, win_h)
             if balcony:
-                by, bh = wy + win_h, max(2, round(2 * s))
-                bx0, bx1 = max(0, x0 - 1), min(size, x0 + win_w + 1)
-                label[:, by : by + bh, bx0:bx1] = LABEL_RGB["balcony"]
-                rail = np.where(cols[by : by + bh, bx0:bx1] % 2 == 0, 0.25, 0.55)
-                facade[:, by : by + bh, bx0:bx1] = rail
+                _draw_balcony(label, facade, cols, x0, wy + win_h, win_w, max(2, round(2 * s)))
     # Lighting: a linear gradient in a random direction, darker on one side.
     angle = 0.8 + colour_jitter * _uniform(gen, -0.5, 0.5)
     strength = 0.12 + colour_jitter * _uniform(gen, -0.04, 0.04)
@@ -126,6 +106,42 @@ def facade_pair(
     lit = facade * (1 + ramp)
     np.clip(lit, 0, 1, out=lit)
     return torch.from_numpy(label), torch.from_numpy(lit.astype(np.float32))
+
+
+def _draw_door(label: np.ndarray, facade: np.ndarray, dx: int, dw: int, dy: int) -> None:
+    """A door from row dy to the bottom edge, dw wide at column dx: frame and panel line."""
+    size = label.shape[-1]
+    label[:, dy:, dx : dx + dw] = LABEL_RGB["door"]
+    facade[:, dy:, dx : dx + dw] = np.array([0.42, 0.26, 0.14])[:, None, None]
+    facade[:, dy:, dx] = facade[:, dy:, dx + dw - 1] = 0.2  # frame
+    facade[:, dy, dx : dx + dw] = 0.2
+    facade[:, dy + (size - dy) // 2, dx + 1 : dx + dw - 1] = 0.3  # panel line
+
+
+def _draw_window(
+    label: np.ndarray, facade: np.ndarray, rows: np.ndarray, x0: int, wy: int, w: int, h: int
+) -> None:
+    """A window at (wy, x0), w x h: glass darker at the top, a white frame and cross bars."""
+    label[:, wy : wy + h, x0 : x0 + w] = LABEL_RGB["window"]
+    glass = 0.15 + 0.35 * (rows[wy : wy + h, x0 : x0 + w] - wy) / h
+    facade[:, wy : wy + h, x0 : x0 + w] = np.stack([glass, glass * 1.1 + 0.03, glass * 1.3 + 0.08])
+    frame = np.array([0.95, 0.95, 0.92], np.float32)[:, None]
+    facade[:, wy, x0 : x0 + w] = frame
+    facade[:, wy + h - 1, x0 : x0 + w] = frame
+    facade[:, wy : wy + h, x0] = frame
+    facade[:, wy : wy + h, x0 + w - 1] = frame
+    facade[:, wy + h // 2, x0 : x0 + w] = frame  # cross bar
+    facade[:, wy : wy + h, x0 + w // 2] = frame
+
+
+def _draw_balcony(
+    label: np.ndarray, facade: np.ndarray, cols: np.ndarray, x0: int, by: int, w: int, bh: int
+) -> None:
+    """A railing bh rows high under a window of width w at column x0."""
+    size = label.shape[-1]
+    bx0, bx1 = max(0, x0 - 1), min(size, x0 + w + 1)
+    label[:, by : by + bh, bx0:bx1] = LABEL_RGB["balcony"]
+    facade[:, by : by + bh, bx0:bx1] = np.where(cols[by : by + bh, bx0:bx1] % 2 == 0, 0.25, 0.55)
 
 
 class SyntheticFacades(torch.utils.data.Dataset):
