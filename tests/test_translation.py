@@ -454,3 +454,47 @@ def test_a_facade_pair_depends_on_its_seed_alone() -> None:
     _, other_b = facade_pair(8, size=128)
     assert not torch.equal(first_b, other_b)
     assert first_b.shape == (3, 128, 128) and first_b.min() >= 0 and first_b.max() <= 1
+
+
+def test_cyclegan_steps_g_then_d_on_the_fakes_made_before_gs_step(make_cfg, monkeypatch) -> None:
+    """CycleGAN's order is its reference's (junyanz, cycle_gan_model.optimize_parameters): G
+    steps, then D judges the fakes G made before its step; Pix2Pix steps D, then G."""
+    import copy
+
+    from genzoo.models.adversarial import AdversarialModel
+    from genzoo.models.cyclegan import CycleGAN
+
+    order: list[tuple[str, str]] = []
+    seen: dict[str, object] = {}
+    g_step, d_step = AdversarialModel._generator_step, AdversarialModel._discriminator_step
+    d_terms = CycleGAN.d_loss_terms
+
+    def generator_step(self, *args):
+        order.append(("G", type(self).__name__))
+        if isinstance(self, CycleGAN):
+            seen["g_before"] = copy.deepcopy(self.generator["AtoB"])
+        return g_step(self, *args)
+
+    def discriminator_step(self, *args):
+        order.append(("D", type(self).__name__))
+        return d_step(self, *args)
+
+    def cyclegan_d_terms(self, a, b, fake_a, fake_b, logs):
+        seen["a"], seen["fake_b"] = a.detach().clone(), fake_b.detach().clone()
+        return d_terms(self, a, b, fake_a, fake_b, logs)
+
+    monkeypatch.setattr(AdversarialModel, "_generator_step", generator_step)
+    monkeypatch.setattr(AdversarialModel, "_discriminator_step", discriminator_step)
+    monkeypatch.setattr(CycleGAN, "d_loss_terms", cyclegan_d_terms)
+    one_batch = [
+        "trainer.max_steps=1",
+        "trainer.limit_val_batches=0",
+        "callbacks.image_grid.every_n_steps=0",
+    ]
+    cyclegan = make_cfg(*TINY_CYCLEGAN, *one_batch)
+    train(cyclegan)
+    train(make_cfg(*TINY_PIX2PIX, *one_batch, run_dir=Path(cyclegan.paths.run_dir + "_p2p")))
+    assert order == [("G", "CycleGAN"), ("D", "CycleGAN"), ("D", "Pix2Pix"), ("G", "Pix2Pix")]
+    with torch.no_grad():  # D saw G's output before G stepped, not after
+        before = seen["g_before"](seen["a"])
+    torch.testing.assert_close(before, seen["fake_b"])
