@@ -16,6 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import genzoo.config.compose  # noqa: F401 - registers the resolvers the configs use (default_run_name)
 from genzoo.utils.paths import config_dir
 from tests.fake_datasets import write_all
 
