@@ -1,0 +1,1 @@
+"""Composing genzoo's configs and checking them before anything is built (docs/architecture.md)."""

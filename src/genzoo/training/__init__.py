@@ -1,0 +1,1 @@
+"""`train(cfg)` and a run's life: its directory, lock, resume, loggers and fit."""
