@@ -466,7 +466,7 @@ def test_cyclegan_steps_g_then_d_on_the_fakes_made_before_gs_step(make_cfg, monk
 
     order: list[tuple[str, str]] = []
     seen: dict[str, object] = {}
-    g_step, d_step = AdversarialModel._generator_step, AdversarialModel._discriminator_step
+    g_step, d_step = AdversarialModel.generator_step, AdversarialModel.discriminator_step
     d_terms = CycleGAN.d_loss_terms
 
     def generator_step(self, *args):
@@ -483,8 +483,8 @@ def test_cyclegan_steps_g_then_d_on_the_fakes_made_before_gs_step(make_cfg, monk
         seen["a"], seen["fake_b"] = a.detach().clone(), fake_b.detach().clone()
         return d_terms(self, a, b, fake_a, fake_b, logs)
 
-    monkeypatch.setattr(AdversarialModel, "_generator_step", generator_step)
-    monkeypatch.setattr(AdversarialModel, "_discriminator_step", discriminator_step)
+    monkeypatch.setattr(AdversarialModel, "generator_step", generator_step)
+    monkeypatch.setattr(AdversarialModel, "discriminator_step", discriminator_step)
     monkeypatch.setattr(CycleGAN, "d_loss_terms", cyclegan_d_terms)
     one_batch = [
         "trainer.max_steps=1",

@@ -33,14 +33,10 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
 
 class AdversarialModel(GenerativeModel):
     """Subclasses build `self.generator` and `self.discriminator`, then call `_setup_ema()`;
-    their `training_step` makes the batch's fakes and calls `adversarial_step`."""
+    their `training_step` makes the batch's fakes, calls `discriminator_step` and
+    `generator_step` in the paper's order, then `end_batch`."""
 
     training_only: ClassVar[tuple[str, ...]] = ("discriminator",)
-    # The order of the two players' steps in a batch: D then G (DCGAN, WGAN-GP, StyleGAN,
-    # Pix2Pix, SRGAN), or G then D on the fakes made before G's step (CycleGAN's reference,
-    # junyanz/pytorch-CycleGAN-and-pix2pix, cycle_gan_model.optimize_parameters). G first
-    # steps G every batch (no n_critic).
-    generator_first: ClassVar[bool] = False
     generator: nn.Module
     discriminator: nn.Module
     generator_ema: nn.Module
@@ -206,38 +202,32 @@ class AdversarialModel(GenerativeModel):
         for D) and the generator runs forward once per batch instead of twice."""
         return (self.d_count + 1) % self.n_critic == 0
 
-    def adversarial_step(
-        self, d_terms: LossTerms, g_terms: LossTerms, logs: dict[str, Any], batch_size: int
-    ) -> None:
-        """One D step on `d_terms()`, then a G step on `g_terms()` when its turn has come (or G
-        first, then D, where `generator_first`); the EMA, logs (on logged batches) and
-        schedulers follow. Set `self._grad_norms` first."""
-        opt_g, opt_d = self.optimizers()  # type: ignore[misc, attr-defined]
-        if self.generator_first:  # D then judges the fakes made before G's step
-            self._generator_step(opt_g, g_terms)
-            self._discriminator_step(opt_d, d_terms)
-        else:
-            self._discriminator_step(opt_d, d_terms)
-            if self.generator_steps_now():
-                self._generator_step(opt_g, g_terms)
-        if self._grad_norms is not None:  # metrics reach the loggers every log_every_n_steps
-            # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
-            logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
-            self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=batch_size)
-        self.step_schedulers()
-
-    def _discriminator_step(self, opt_d: Any, d_terms: LossTerms) -> None:
+    # ----- one player's step, as a family's training_step calls them ----------------------
+    def discriminator_step(self, d_terms: LossTerms) -> None:
+        """D's step: toggle its optimizer, zero_grad, backward each term of `d_terms()`, step."""
+        opt_d = self.optimizers()[1]  # type: ignore[index]
         self.toggle_optimizer(opt_d)
         self._step(opt_d, d_terms(), self.discriminator, "train/d_loss (discriminator)")
         self.untoggle_optimizer(opt_d)
         self._d_count = self.d_count + 1
         self.d_steps += 1  # on the device, without waiting for it
 
-    def _generator_step(self, opt_g: Any, g_terms: LossTerms) -> None:
+    def generator_step(self, g_terms: LossTerms) -> None:
+        """G's step likewise, then the EMA's update."""
+        opt_g = self.optimizers()[0]  # type: ignore[index]
         self.toggle_optimizer(opt_g)
         self._step(opt_g, g_terms(), self.generator, "train/g_loss (generator)")
         self.untoggle_optimizer(opt_g)
         self.update_ema()
+
+    def end_batch(self, logs: dict[str, Any], batch_size: int) -> None:
+        """After the players' steps: the batch's logs (with the gradient norms, on logged
+        batches) and the schedulers' step."""
+        if self._grad_norms is not None:  # metrics reach the loggers every log_every_n_steps
+            # "generator" -> train/grad_norm_g, "discriminator" -> train/grad_norm_d
+            logs.update({f"train/grad_norm_{k[0]}": v for k, v in self._grad_norms.items()})
+            self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=batch_size)
+        self.step_schedulers()
 
     def step_schedulers(self) -> None:
         schedulers = self.lr_schedulers()

@@ -36,7 +36,6 @@ class CycleGAN(TranslationModel):
     generator: nn.ModuleDict  # AtoB, BtoA
     discriminator: nn.ModuleDict  # A, B
     monitor: ClassVar[str | None] = "val/cycle_l1"
-    generator_first: ClassVar[bool] = True  # as the reference: G, then D on the pre-step fakes
 
     def __init__(
         self,
@@ -94,12 +93,13 @@ class CycleGAN(TranslationModel):
         self._grad_norms = {} if self.logging_now() else None
         fake_b, fake_a = self.generator["AtoB"](a), self.generator["BtoA"](b)
         logs: dict[str, Any] = {}
-        self.adversarial_step(
-            lambda: self.d_loss_terms(a, b, fake_a.detach(), fake_b.detach(), logs),
-            lambda: self.g_loss_terms(a, b, fake_a, fake_b, logs),
-            logs,
-            len(a),
+        # As the reference (junyanz, cycle_gan_model.optimize_parameters): G steps first on the
+        # adversarial, cycle and identity terms; then D judges the fakes made before G's step.
+        self.generator_step(lambda: self.g_loss_terms(a, b, fake_a, fake_b, logs))
+        self.discriminator_step(
+            lambda: self.d_loss_terms(a, b, fake_a.detach(), fake_b.detach(), logs)
         )
+        self.end_batch(logs, len(a))
 
     def d_loss_terms(
         self,

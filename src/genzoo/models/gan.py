@@ -79,12 +79,11 @@ class GANModel(SampleQualityMixin, AdversarialModel):
         with torch.set_grad_enabled(self.generator_steps_on_this_batch()):
             fake = self.training_fakes(len(real), labels)
         logs: dict[str, Any] = {}
-        self.adversarial_step(
-            lambda: self.d_loss_terms(real, labels, fake.detach(), logs),
-            lambda: self.g_loss_terms(fake, labels, logs),
-            logs,
-            len(real),
-        )
+        # D on real and (detached) fake images; G every n_critic D steps (WGAN's critic loop).
+        self.discriminator_step(lambda: self.d_loss_terms(real, labels, fake.detach(), logs))
+        if self.generator_steps_now():
+            self.generator_step(lambda: self.g_loss_terms(fake, labels, logs))
+        self.end_batch(logs, len(real))
 
     # ----- to be provided by a family -------------------------------------------------
     def training_fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:

@@ -171,12 +171,11 @@ class Pix2Pix(TranslationModel):
         x, y = to_signed(source), to_signed(target)
         fake = self.generator(x)  # one G forward serves the D step (detached) and the G step
         logs: dict[str, Any] = {}
-        self.adversarial_step(
-            lambda: self.d_loss_terms(x, y, fake.detach(), logs),
-            lambda: self.g_loss_terms(x, y, fake, logs),
-            logs,
-            len(x),
-        )
+        # D on (x, y) against (x, G(x)), then G on the adversarial and L1 terms (sec. 3, 3.3).
+        self.discriminator_step(lambda: self.d_loss_terms(x, y, fake.detach(), logs))
+        if self.generator_steps_now():
+            self.generator_step(lambda: self.g_loss_terms(x, y, fake, logs))
+        self.end_batch(logs, len(x))
 
     def d_loss_terms(
         self, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor, logs: dict[str, Any]

@@ -202,12 +202,13 @@ class SRGAN(SuperResolutionMixin, AdversarialModel):
         with torch.set_grad_enabled(self.generator_steps_on_this_batch()):
             sr = self.generator(lr)  # (B, C, H, W), [0, 1]
         logs: dict[str, Any] = {}
-        self.adversarial_step(
-            lambda: self.d_loss_terms(to_signed(hr), to_signed(sr.detach()), logs),
-            lambda: self.g_loss_terms(sr, hr, logs),
-            logs,
-            len(lr),
+        # D on HR against SR, then G on the content and adversarial losses (eq. 3 to 6).
+        self.discriminator_step(
+            lambda: self.d_loss_terms(to_signed(hr), to_signed(sr.detach()), logs)
         )
+        if self.generator_steps_now():
+            self.generator_step(lambda: self.g_loss_terms(sr, hr, logs))
+        self.end_batch(logs, len(lr))
 
     def d_loss_terms(
         self, real: torch.Tensor, fake: torch.Tensor, logs: dict[str, Any]
