@@ -123,7 +123,12 @@ def test_sample_is_deterministic_per_seed(trained_run: Path, tmp_path: Path) -> 
             cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr[-2000:]
-        written = json.loads(result.stdout.strip().splitlines()[-1])
+        # genzoo-sample logs one line per kind it wrote: "<kind>: <path>".
+        written = dict(
+            line.split(" - ", 1)[1].split(": ", 1)
+            for line in result.stdout.splitlines()
+            if "[genzoo][INFO] - " in line and ": /" in line
+        )
         assert {"samples", "individual", "reconstructions", "interpolations"} <= set(written)
         outputs.append(Path(written["samples"]).read_bytes())
     assert outputs[0] == outputs[1]
