@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import socket
 import subprocess
@@ -72,6 +74,7 @@ def run_cli(
     )
 
 
+@functools.cache
 def _entry_points() -> dict[str, str]:
     """genzoo's console scripts: name -> module:function."""
     from importlib.metadata import entry_points
@@ -97,8 +100,6 @@ class _CommandServer:
             raise RuntimeError("tests/command_server.py did not start")
 
     def run(self, request: dict) -> dict:
-        import json
-
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()

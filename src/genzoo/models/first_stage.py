@@ -4,12 +4,12 @@ per file version, with the sha256 a resume compares (models/vqvae_prior.py)."""
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from genzoo.data.downloads import md5sum
 from genzoo.errors import GenzooError
 from genzoo.models.vqvae import VQVAE
 from genzoo.utils.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
@@ -19,19 +19,11 @@ class FirstStageError(GenzooError, ValueError):
     """model.first_stage does not name a usable VQ-VAE run, or it changed under a prior."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @functools.lru_cache(maxsize=1)
 def _read_once(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
     """The checkpoint and its sha256, read once per file version: the config check and the
     model's construction both ask for it at start-up."""
-    return read_checkpoint(path), _sha256(path)
+    return read_checkpoint(path), md5sum(path, algorithm="sha256")
 
 
 def read_first_stage(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -18,6 +18,7 @@ class HeldOutMeans:
 
     def __init__(self) -> None:
         self._metrics: dict[str, MeanMetric] | None = None
+        self._device = torch.device("cpu")
 
     def start(self, device: torch.device, names: Iterable[str] = ()) -> None:
         self._device = device

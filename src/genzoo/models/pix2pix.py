@@ -47,19 +47,6 @@ TEST_MODES = ("paper", "eval")
 DROPOUT_SEED = 0  # the test-time dropout's seed in test_mode=paper
 
 
-def apply_test_mode(model: nn.Module, mode: str) -> None:
-    """Set a loaded model's `test_mode` (genzoo-eval / genzoo-translate `test_mode=`); a model
-    without one, or an unknown mode, is a user error naming the key."""
-    if not hasattr(model, "test_mode"):
-        raise ConfigError(
-            f"test_mode={mode}: a {type(model).__name__} run has no test mode (Pix2Pix has); "
-            "leave test_mode out"
-        )
-    if mode not in TEST_MODES:
-        raise ConfigError(f"test_mode={mode} is not known: use paper or eval")
-    setattr(model, "test_mode", mode)  # noqa: B010 - typed as a plain nn.Module here
-
-
 @contextmanager
 def training_behaviour(network: nn.Module) -> Iterator[None]:
     """Run `network` as in training (dropout on, batch norm on the batch's own statistics) and
@@ -131,8 +118,11 @@ class Pix2Pix(TranslationModel):
 
     def set_evaluation_option(self, name: str, value: Any) -> None:
         """test_mode: the paper's test behaviour or eval mode (None: the run's own)."""
-        if value is not None:
-            apply_test_mode(self, str(value))
+        if value is None:
+            return
+        if str(value) not in TEST_MODES:
+            raise ConfigError(f"test_mode={value} is not known: use paper or eval")
+        self.test_mode = str(value)
 
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:

@@ -106,9 +106,9 @@ def _trainer_config(
 
     trainer_cfg = cfg.trainer
     batches = int(cfg.trainer.get("max_steps") or -1)
-    if batches > 0 and model.optimizer_steps_for(batches) != batches:
+    steps = model.optimizer_steps_for(batches) if batches > 0 else batches
+    if steps != batches:
         # GANs step two optimizers per batch and Lightning counts both: max_steps means batches.
-        steps = model.optimizer_steps_for(batches)
         log.debug(
             "max_steps=%d batches -> %d optimizer steps (Lightning's global_step)", batches, steps
         )
