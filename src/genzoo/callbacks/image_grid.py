@@ -31,10 +31,12 @@ class ImageGridLogger(L.Callback):
         seed: int = 0,
         interpolation_steps: int = 10,
         interpolation_rows: int = 4,
+        table_seeds: int = 8,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.every_n_steps, self.num_samples, self.seed = every_n_steps, num_samples, seed
         self.interpolation_steps, self.interpolation_rows = interpolation_steps, interpolation_rows
+        self.table_seeds = table_seeds  # images in the W&B table of fixed-seed samples
         self._fixed_batch: dict[str, torch.Tensor] | None = None
         self._last_logged_step = -1
         # What each grid shows: column titles drawn above panels, a caption in the PNG's metadata.
@@ -130,9 +132,38 @@ class ImageGridLogger(L.Callback):
                 save_png(picture, path, title=f"{name}, batch {batch}", description=what)
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
-                    logger.log_image(key=f"images/{name}", images=[grid], step=step)
+                    logger.log_image(
+                        key=f"images/{name}", images=[picture], caption=[what], step=step
+                    )
                 elif isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_image(f"images/{name}", grid, global_step=step)
+        if model.supports("sample"):
+            self._log_sample_table(trainer, model, batch, step)
+
+    def _log_sample_table(
+        self, trainer: L.Trainer, model: GenerativeModel, batch: int, step: int
+    ) -> None:
+        """A W&B table of one image per fixed seed, a table per logging: the same seeds' images
+        side by side across a run's steps and across runs."""
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if not loggers:
+            return
+        import wandb
+
+        seeds = list(range(self.seed, self.seed + self.table_seeds))
+        with torch.no_grad():
+            was_training = model.training
+            model.eval()
+            try:
+                images = model.sample(len(seeds), seeds=seeds).cpu()
+            finally:
+                model.train(was_training)
+        rows = [
+            [batch, seed, wandb.Image(image, caption=f"seed {seed}, batch {batch}")]
+            for seed, image in zip(seeds, images, strict=True)
+        ]
+        for logger in loggers:
+            logger.log_table("samples/by_seed", ["batch", "seed", "sample"], rows, step=step)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -32,6 +33,30 @@ def default_run_name() -> str:
 # Cached like Hydra's ${now:} (one name per process). Configs saved with a run may keep
 # `${default_run_name:}` unresolved: every CLI imports this module.
 OmegaConf.register_new_resolver("default_run_name", default_run_name, replace=True, use_cache=True)
+
+
+def optuna_direction(metric: str) -> str:
+    """Optuna's direction for a logged metric, from the direction genzoo ranks it in."""
+    from genzoo.metrics.directions import best_at_one, higher_is_better
+
+    if best_at_one(metric):
+        raise ValueError(
+            f"optimized_metric={metric} is best at 1 (ranked by distance to 1), which Optuna "
+            "cannot minimise or maximise: optimise another metric, e.g. val/psnr or val/fid"
+        )
+    return "maximize" if higher_is_better(metric) else "minimize"
+
+
+def sqlite_url(folder: str, name: str) -> str:
+    """An SQLite URL for `folder`/`name`, the folder made now: Optuna opens the database
+    before Hydra makes any job's folder."""
+    path = Path(folder).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / name}"
+
+
+OmegaConf.register_new_resolver("optuna_direction", optuna_direction, replace=True)
+OmegaConf.register_new_resolver("sqlite_url", sqlite_url, replace=True)
 
 
 def compose_config(name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:

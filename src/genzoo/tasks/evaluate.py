@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.errors import ConfigError
+from genzoo.tasks.eval_wandb import log_evaluation
 from genzoo.tasks.preamble import RUN_RULES, apply_family_options, checked_options, loaded_model
 from genzoo.utils.options import (
     Rule,
@@ -37,6 +38,7 @@ OPTION_RULES: dict[str, Rule] = {
     "test_mode": optional(choice("paper", "eval")),
     "out": optional(text),
     "overwrite": boolean,
+    "wandb": lambda v: None if v in ("auto", True, False) else "must be auto, true or false",
 }
 
 
@@ -82,6 +84,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         _write_atomically(table, sr_table(per_image, metrics, f"{tag}, x{model.hparams['scale']}"))
         log.info("per-image table written to %s", table)
     print(metric_table(metrics, f"{datamodule.name}, split={split} ({result['split_is']})"))
+    if wandb_dir := log_evaluation(meta, result, cfg.wandb):
+        print(f"W&B: the metrics are in the eval run at {wandb_dir}")
     print(f"all results (hyper-parameters, notes{', per image' if per_image else ''}): {out}")
     return result
 

@@ -16,7 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("genzoo")
 
-_WANDB = "lightning.pytorch.loggers.WandbLogger"
+# genzoo's W&B logger, and Lightning's, which configs saved by earlier versions name.
+_WANDB = ("genzoo.training.wandb_logger.WandbLogger", "lightning.pytorch.loggers.WandbLogger")
+
+
+def is_wandb_target(target: str) -> bool:
+    return target in _WANDB
 
 
 def wandb_has_api_key() -> bool:
@@ -56,7 +61,7 @@ def check_wandb_upload(logger_cfg: DictConfig | None) -> None:
     from genzoo.errors import ConfigError
 
     node = logger_cfg.get("wandb") if logger_cfg is not None else None
-    if not node or node.get("_target_") != _WANDB or not node.get("log_model"):
+    if not node or node.get("_target_") not in _WANDB or not node.get("log_model"):
         return
     mode = os.environ.get("WANDB_MODE", "")
     if node.get("offline") or mode in ("offline", "disabled", "dryrun"):
@@ -113,11 +118,11 @@ def build_loggers(cfg: DictConfig | None, resume_run_id: str | None = None) -> l
         if node is None:
             continue
         node = _resolved(node)
-        if node.get("_target_") == _WANDB:
+        if node.get("_target_") in _WANDB:
             _prepare_wandb(node, resume_run_id)
         log.debug("logger %s -> %s", name, node.get("_target_"))
         logger = instantiate(node, _convert_="all")
-        if node.get("_target_") == _WANDB:
+        if node.get("_target_") in _WANDB:
             # Lightning passes anonymous=None, which W&B answers with a deprecation note every run.
             logger._wandb_init.pop("anonymous", None)
         loggers.append(logger)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig, OmegaConf
 
 from genzoo.config.compose import build
+from genzoo.errors import ConfigError
 from genzoo.training.run_lock import LOCK_NAME
 
 if TYPE_CHECKING:
@@ -198,4 +199,12 @@ def train_command(cfg: DictConfig) -> float | None:
         # A refused start or a debug run leaves no empty directory behind.
         remove_if_empty(run_dir, Path(cfg.paths.runs_root))
     monitor = cfg.get("optimized_metric")
-    return metrics.get(monitor) if monitor else None
+    if not monitor:
+        return None
+    if monitor not in metrics:  # a sweeper would fail on None with no word of why
+        logged = ", ".join(sorted(k for k in metrics if k.startswith("val/"))) or "none"
+        raise ConfigError(
+            f"optimized_metric={monitor} was not logged by this run (validation metrics logged: "
+            f"{logged}): name one of those, or let the run validate (trainer.check_val_every_n_epoch)"
+        )
+    return float(metrics[monitor])
