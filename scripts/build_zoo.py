@@ -70,7 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("phase", choices=["train", "pack", "all"])
+    # cards: only the Markdown cards and docs/zoo.md, again from the JSON cards.
+    parser.add_argument("phase", choices=["train", "pack", "all", "cards"])
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "zoo-build")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--only", nargs="*", help="shipped names to build (default: all)")
@@ -83,6 +84,10 @@ def main() -> None:
                 train_one(runs, recipe.experiment, list(recipe.train_overrides), args.retrain)
     if args.phase in ("pack", "all"):
         pack_all(runs, RUN_NAME, names)
+    if args.phase == "cards":
+        from genzoo.zoo.cards import write_zoo_page
+
+        write_zoo_page(REPO / "docs" / "zoo.md")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Imports stay lazy: the command-line tools import this package and answer --help 
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +31,20 @@ def load(run: str | Path, device: str = "auto", checkpoint: str = "last") -> Mod
     return _load(run, device=device, checkpoint=checkpoint)
 
 
-def list_models() -> list[str]:
-    """The names of the trained models genzoo ships (docs/zoo.md)."""
+def list_models(pattern: str = "*", capability: str | None = None) -> list[str]:
+    """The names of the trained models genzoo ships (docs/zoo.md) that match `pattern` (a
+    shell pattern: "vae*", "*_digits") and, given one, can `capability` ("sample",
+    "translate", "upscale", "style_mix", ...)."""
     from genzoo.zoo import shipped_names
 
-    return shipped_names()
+    names = [n for n in shipped_names() if fnmatch.fnmatchcase(n, pattern)]
+    if capability is None:
+        return names
+    from genzoo.api import SHIPPED_FOR, shipped_capabilities
+
+    if capability not in SHIPPED_FOR:
+        raise ValueError(f"capability={capability!r}: one of {', '.join(sorted(SHIPPED_FOR))}")
+    return [n for n in names if capability in shipped_capabilities(n)]
 
 
 def model_card(name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from genzoo import zoo
 from genzoo.data.transforms import pil_to_tensor, to_channels
-from genzoo.errors import GenzooError
+from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import CapabilityError, GenerativeModel
 from genzoo.models.loading import load_model
 from genzoo.tasks import api_checks as checks
@@ -205,6 +205,28 @@ class Model:
         )
         return [part.path for part in export_model(self.module, format, folder)]
 
+    def save_pretrained(self, directory: str | Path, dtype: str | None = None) -> Path:
+        """A model folder others can read: config.json, model.safetensors (inference weights,
+        floating ones as `dtype`: float32, float16, bfloat16; None keeps them) and README.md,
+        a card with YAML front matter (library, license, tags, dataset, paper, metrics).
+        `genzoo.load(directory)` and every genzoo command (`run=<directory>`) read it back."""
+        from genzoo.models.pretrained import write_model_folder
+        from genzoo.zoo.cards import card_markdown
+        from genzoo.zoo.folder_card import folder_card
+
+        folder = Path(directory).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"save_pretrained({str(directory)!r}): that is a file; name a folder")
+        write_model_folder(self.module, self.meta, folder, dtype=dtype)
+        card = self.card
+        name = str(self.meta.get("shipped") or Path(str(self.meta.get("run_dir", folder))).name)
+        text = folder_card(
+            name, self.family, sorted(self.capabilities), self.meta, card,
+            card_markdown(card) if card else None,
+        )  # fmt: skip
+        (folder / "README.md").write_text(text)
+        return folder
+
     # ----- helpers -----------------------------------------------------------------------
     def _require(self, capability: str) -> None:
         if capability in self.capabilities:
@@ -294,7 +316,21 @@ def _projectable(module: GenerativeModel) -> bool:
 
 def load(run: str | Path, device: str = "auto", checkpoint: str = "last") -> Model:
     """A trained model in eval mode: `run` is a shipped name (genzoo.list_models()), a run
-    directory (its checkpoints/last.ckpt; checkpoint="best" for the best) or a .ckpt file."""
+    directory (its checkpoints/last.ckpt; checkpoint="best" for the best), a .ckpt file or a
+    model folder (Model.save_pretrained)."""
     reference = reference_of(run)
     module, meta = load_model(reference, checkpoint, device=pick_device(device))
     return Model(module, meta, str(run))
+
+
+def shipped_capabilities(name: str) -> frozenset[str]:
+    """What shipped model `name` can do, as its Model.capabilities says, read from its
+    checkpoint without building the model."""
+    from genzoo.tasks.projection import SPACES
+    from genzoo.utils.checkpoint import import_target, read_checkpoint
+
+    ckpt = read_checkpoint(zoo.shipped_checkpoint(name))
+    cls = import_target(ckpt["genzoo"]["model_target"])
+    hparams = ckpt.get("hyper_parameters", {})
+    projectable = cls.__name__ in SPACES and not hparams.get("num_classes", 0)
+    return frozenset(cls.capabilities) | ({"project"} if projectable else set())

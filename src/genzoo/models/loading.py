@@ -16,12 +16,18 @@ from genzoo.utils.checkpoint import (
     output_dir_of,
     read_checkpoint,
 )
+from genzoo.utils.paths import is_shipped_reference
 
 
 def load_model(
     run: str | Path, which: str = "last", device: str = "cpu"
 ) -> tuple[GenerativeModel, dict[str, Any]]:
-    """A trained model in eval mode and its checkpoint's genzoo metadata (config, model class)."""
+    """A trained model in eval mode and its checkpoint's genzoo metadata (config, model class);
+    `run` may also be a model folder (Model.save_pretrained), whose metadata is shaped alike."""
+    from genzoo.models.pretrained import is_model_folder, read_model_folder
+
+    if not is_shipped_reference(run) and is_model_folder(run):
+        return read_model_folder(run, device)
     path = find_checkpoint(run, which)
     ckpt = read_checkpoint(path)
     meta = ckpt["genzoo"]

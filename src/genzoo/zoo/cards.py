@@ -69,11 +69,24 @@ def card_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shipped_card_text(card: dict[str, Any]) -> str:
+    """zoo/<name>.md: the card's text under the YAML front matter model hubs read."""
+    from genzoo.utils.checkpoint import import_target
+    from genzoo.zoo.folder_card import dataset_name, front_matter, with_front_matter
+
+    capabilities = sorted(import_target(card["model_target"]).capabilities)
+    measured = {"split": card["split"], "metrics": card["metrics"], "by": card["eval_command"]}
+    header = front_matter(
+        card["name"], card["family"], capabilities, dataset_name(card["dataset"]), measured
+    )
+    return with_front_matter(header, card_markdown(card))
+
+
 def write_zoo_page(path: Path) -> None:
     """zoo/<name>.md for every shipped model and the overview docs/zoo.md."""
     cards = [model_card(name) for name in shipped_names()]
     for card in cards:
-        (ZOO_DIR / f"{card['name']}.md").write_text(card_markdown(card))
+        (ZOO_DIR / f"{card['name']}.md").write_text(shipped_card_text(card))
     total = sum(card["checkpoint_bytes"] for card in cards) / 1e6
     lines = [
         "# Shipped checkpoints",
