@@ -149,6 +149,7 @@ BAD_OPTIONS = {
         "out": "out=[1]",
         "overwrite": "overwrite=maybe",
         "device": "device=tpu",
+        "wandb": "wandb=maybe",
     },
     "translate": {
         "run": "run=[1]",
