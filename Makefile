@@ -19,7 +19,9 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/genzoo-train experiment=vae_digits trainer=cpu $(ARGS)
 
-demo: train
+## The local web demo of the shipped models on http://127.0.0.1:7860 (ARGS="runs=runs/...").
+demo: $(STAMP)
+	$(BIN)/genzoo-demo $(ARGS)
 
 ## The default suite: fast tests, no GPU, no network (CI runs this).
 test: $(STAMP)

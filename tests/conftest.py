@@ -180,3 +180,18 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
 def fake_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MNIST, Fashion-MNIST, CIFAR-10, CelebA and an image folder in their real formats."""
     return write_all(tmp_path_factory.mktemp("datasets"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming the browser tests skipped for want of Chromium, and how to get it."""
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if "chromium" in str(r.longrepr).lower()
+    ]
+    if skipped:
+        names = ", ".join(sorted({r.nodeid.split("::")[-1].split("[")[0] for r in skipped}))
+        terminalreporter.write_line(
+            f"{len(skipped)} browser tests skipped, Chromium is not installed ({names}): "
+            "apt-get install -y chromium (as root), then make test"
+        )

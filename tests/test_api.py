@@ -144,3 +144,13 @@ def test_a_device_that_is_not_there_is_one_line(device: str) -> None:
         pytest.skip("this machine has the GPU asked for")
     with pytest.raises(DeviceError, match=f"device={device} "):
         genzoo.load("dcgan_digits", device=device)
+
+
+def test_grey_pil_images_stay_grey() -> None:
+    """A grey PIL image is one channel: a grey model projects it, a colour one gets it as RGB."""
+    digit = Image.fromarray((_DIGIT[0, 0].numpy() * 255).astype("uint8"), mode="L")
+    result = genzoo.load("dcgan_digits", device="cpu").project(digit, steps=1)
+    assert result.images.shape == (1, 1, 32, 32)
+    batch, single = genzoo.api.as_image_batch([digit, digit.convert("RGB")])
+    assert batch.shape == (2, 3, 32, 32) and not single
+    torch.testing.assert_close(batch[0], batch[1], atol=1 / 255, rtol=0)

@@ -102,6 +102,8 @@ def _runs_here(command: str, args: list[str]) -> bool:
     """Whether the command can run on this machine: the CPU, embedded data, no cluster."""
     if any(a.startswith("hydra/launcher") for a in args):
         return False
+    if command == "genzoo-demo":  # it serves until stopped: tests/test_demo.py opens it
+        return False
     if command != "genzoo-train":
         data = [a.split("=", 1)[1] for a in args if a.startswith("data=")]
         return not data or data[0] in EMBEDDED
@@ -115,6 +117,12 @@ def _runs_here(command: str, args: list[str]) -> bool:
 def _check_only(command: str, args: list[str]) -> None:
     """What can be checked without running: the keys, the group options, the model / data pair."""
     name = command.removeprefix("genzoo-")
+    if name == "demo":
+        from genzoo.cli.demo import options_of
+        from genzoo.reporting.demo import checked_port
+
+        checked_port(options_of(args).get("port", "7860"))
+        return
     check_command_line(name, args)  # exits 2 on an unknown key or option
     if name == "train":
         cfg = compose_train(_train_overrides(args), Path("unused"))

@@ -179,11 +179,18 @@ class Model:
         return _unbatch(self.module.translate(x, direction).clamp(0, 1), single)
 
     @torch.no_grad()
-    def upscale(self, images: ImageInput) -> torch.Tensor:
-        """Low-resolution images (B, C, h, w), any size -> (B, C, h * scale, w * scale)."""
+    def upscale(self, images: ImageInput, tile: int | None = None) -> torch.Tensor:
+        """Low-resolution images (B, C, h, w), any size -> (B, C, h * scale, w * scale); with
+        `tile`, in overlapping tiles of that many pixels (memory bounded, as genzoo-upscale)."""
         self._require("upscale")
         x, single = self._images(images)
-        return _unbatch(self.module.upscale(x).clamp(0, 1), single)
+        if tile is None:
+            return _unbatch(self.module.upscale(x).clamp(0, 1), single)
+        from genzoo.utils.tiling import upscale_tiled
+
+        scale = int(self.module.hparams["scale"])
+        sr = upscale_tiled(self.module.upscale, x, scale, tile=checks.count(tile, "tile", low=64))
+        return _unbatch(sr.clamp(0, 1), single)
 
     def project(self, images: ImageInput, **options: Any) -> Any:
         """GAN inversion: the latents that reproduce `images` (genzoo.tasks.projection.project)."""
@@ -267,7 +274,7 @@ def as_image_batch(images: ImageInput) -> tuple[torch.Tensor, bool]:
     """PIL image(s) or a tensor -> ((B, C, H, W) float in [0, 1], whether one image was given).
     uint8 tensors are divided by 255; float tensors must already lie in [0, 1]."""
     if isinstance(images, Image.Image):
-        return pil_to_tensor(images)[None], True
+        return _pil_image(images)[None], True
     if isinstance(images, torch.Tensor):
         x = images.detach()
         if x.dim() not in (3, 4):
@@ -291,7 +298,9 @@ def as_image_batch(images: ImageInput) -> tuple[torch.Tensor, bool]:
     if isinstance(images, Sequence) and not isinstance(images, str) and not images:
         raise ImageInputError("no images were given (an empty list): pass at least one")
     if isinstance(images, Sequence) and images and all(isinstance(i, Image.Image) for i in images):
-        tensors = [pil_to_tensor(image) for image in images]
+        tensors = [_pil_image(image) for image in images]
+        channels = max(t.shape[0] for t in tensors)  # grey beside colour: all colour
+        tensors = [to_channels(t[None], channels)[0] for t in tensors]
         sizes = {tuple(t.shape[-2:]) for t in tensors}
         if len(sizes) > 1:
             raise ImageInputError(
@@ -302,6 +311,15 @@ def as_image_batch(images: ImageInput) -> tuple[torch.Tensor, bool]:
     raise ImageInputError(
         f"images must be a PIL image, a list of PIL images or a tensor, got {type(images).__name__}"
     )
+
+
+# PIL modes of one channel: they stay grey (1, H, W), so a grey model can project them.
+GREY_PIL_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def _pil_image(image: Image.Image) -> torch.Tensor:
+    x = pil_to_tensor(image)
+    return x[:1] if image.mode in GREY_PIL_MODES else x
 
 
 def _unbatch(x: torch.Tensor, single: bool) -> torch.Tensor:

@@ -1,0 +1,60 @@
+"""genzoo-demo: a local web page to try trained models in a browser (reporting/demo.py).
+
+genzoo-demo                                        # the shipped models, on http://127.0.0.1:7860
+genzoo-demo runs=runs/vae_digits/a model=runs/vae_digits/a port=8000
+"""
+
+from __future__ import annotations
+
+import sys
+
+from genzoo.errors import ConfigError, exit_on_user_error
+
+USAGE = """genzoo-demo: a web page on this machine (127.0.0.1 only, no analytics) to try trained
+models: sample with seed and truncation sliders, interpolate, mix styles, translate, upscale
+and project an uploaded image, each where the chosen model can. Needs genzoo[demo] (Gradio).
+
+Usage: genzoo-demo [model=NAME] [runs=RUN,RUN,...] [port=7860] [device=cpu]
+
+  model=NAME   the model shown first: a shipped name or one of runs= (default: dcgan_digits)
+  runs=...     run directories, .ckpt files or model folders to offer beside the shipped models
+  port=7860    the port on 127.0.0.1
+  device=cpu   cpu, cuda or auto
+"""
+OPTIONS = ("model", "runs", "port", "device")
+
+
+def options_of(args: list[str]) -> dict[str, str]:
+    """key=value arguments -> options, or a ConfigError naming the first bad one."""
+    if any("=" not in a for a in args):
+        raise ConfigError(
+            f"{next(a for a in args if '=' not in a)}: give key=value, e.g. port=8000"
+        )
+    options = dict(a.split("=", 1) for a in args)
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}= is not an option of genzoo-demo: use {', '.join(OPTIONS)}"
+        )
+    return options
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return
+    with exit_on_user_error():
+        options = options_of(args)
+        from genzoo.reporting.demo import serve
+
+        serve(
+            model=options.get("model"),
+            runs=[r for r in options.get("runs", "").strip("[]").split(",") if r],
+            port=options.get("port", "7860"),
+            device=options.get("device", "cpu"),
+        )
+
+
+if __name__ == "__main__":
+    main()
