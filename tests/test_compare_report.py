@@ -192,9 +192,24 @@ def test_panels_get_column_titles_and_metadata(tmp_path: Path) -> None:
         assert image.text["Description"] == "columns: A | G(A) | true B"
 
 
+def test_report_refuses_a_wrong_option_in_one_line(tmp_path: Path) -> None:
+    for args, expected in [
+        (["iw_samples=0"], "iw_samples='0' must be an integer of at least 1"),
+        (["colour=red"], "colour= is not an option of genzoo-report"),
+        (["runs"], "runs: give runs=... or output="),
+    ]:
+        result = run_cli("genzoo-report", *args, "output=refused", cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert expected in result.stderr
+    assert not (tmp_path / "refused").exists()
+
+
 def test_report_of_a_run_evaluates_it_and_says_what_was_not_given(sweep: Path) -> None:
     job = next((sweep / "runs" / "multirun" / "sweep").glob("[0-9]*"))
-    result = run_cli("genzoo-report", f"runs={job}", "output=one", cwd=sweep, timeout=600)
+    # iw_samples=2: the VAE's NLL bound at 2 samples, not genzoo-eval's 256 (time, not behaviour)
+    result = run_cli(
+        "genzoo-report", f"runs={job}", "output=one", "iw_samples=2", cwd=sweep, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     page = (sweep / "one" / "report.html").read_text()
     assert f"Made from the runs {job}" in page and f"VAE ({job})" in page

@@ -1,8 +1,10 @@
 """The package's layout: layers that import downwards only, a thin top level, every console
-script in genzoo.cli, and commands that answer --help without torch."""
+script in genzoo.cli, small files and functions, and commands that answer --help without
+torch."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import subprocess
 import sys
@@ -47,6 +49,24 @@ def test_a_thin_top_level_and_every_console_script_in_cli() -> None:
     for name, target in scripts.items():
         module = target.split(":")[0]
         assert (package / "cli" / f"{module.rsplit('.', 1)[1]}.py").is_file(), name
+
+
+# The house's size limits: a file a reader takes in at once, a function that fits a screen.
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 350, 60
+
+
+def test_no_source_file_or_function_over_the_size_limits() -> None:
+    too_long = []
+    for path in sorted((ROOT / "src" / "genzoo").rglob("*.py")):
+        text, where = path.read_text(), path.relative_to(ROOT)
+        if text.count("\n") > MAX_FILE_LINES:
+            too_long.append(f"{where}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{where}:{node.lineno} {node.name}(): {length} lines")
+    assert too_long == []
 
 
 def test_no_command_module_loads_torch_at_import() -> None:

@@ -144,7 +144,9 @@ def _shrunk(command: str, args: list[str]) -> list[str]:
     steps = "trainer.max_steps=4" if continuing else "trainer.max_steps=2"
     cfg = compose_train(_train_overrides(args), Path("unused"))
     model = [f"model.{k}={v}" for k, v in SHRINK_MODEL.items() if k in cfg.model]
-    return _with(args, [*SHRINK, *model, steps])
+    # A search's trials are its step count: two show the study runs, records and resumes.
+    trials = ["hydra.sweeper.n_trials=2"] if any("hparams_search=" in a for a in args) else []
+    return _with(args, [*SHRINK, *model, steps, *trials])
 
 
 def _user_images(cwd: Path) -> None:

@@ -18,10 +18,11 @@ lecture's figures and tables: the SR table beside the lecture's, VAE / GAN / Sty
 Pix2Pix / CycleGAN figures, each with its held-out metrics (genzoo-eval of each run; a shipped
 model's from its card).
 
-Usage: genzoo-report [runs=RUN,RUN,...] [output=DIR]
+Usage: genzoo-report [runs=RUN,RUN,...] [output=DIR] [iw_samples=N]
 
-  runs=...     runs, .ckpt files or zoo:<name>, comma-separated (default: every shipped model)
-  output=DIR   where to write report.html, report.pdf, figures/ (default: runs/report)
+  runs=...      runs, .ckpt files or zoo:<name>, comma-separated (default: every shipped model)
+  output=DIR    where to write report.html, report.pdf, figures/ (default: runs/report)
+  iw_samples=N  the importance samples of a VAE run's NLL bound (genzoo-eval's, default 256)
 """
 
 
@@ -34,11 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         if any("=" not in a for a in args):
             raise ConfigError(f"{next(a for a in args if '=' not in a)}: give runs=... or output=")
         options = dict(a.split("=", 1) for a in args)
-        unknown = sorted(set(options) - {"runs", "output"})
+        unknown = sorted(set(options) - {"runs", "output", "iw_samples"})
         if unknown:
             raise ConfigError(
-                f"{unknown[0]}= is not an option of genzoo-report: use runs= or output="
+                f"{unknown[0]}= is not an option of genzoo-report: use runs=, output= or "
+                "iw_samples="
             )
+        iw_samples = options.get("iw_samples")
+        if iw_samples is not None and not (iw_samples.isdigit() and int(iw_samples) >= 1):
+            raise ConfigError(f"iw_samples={iw_samples!r} must be an integer of at least 1")
         runs = [r for r in options.get("runs", "").strip("[]").split(",") if r]
         runs_root = Path(os.environ.get("GENZOO_RUNS", "runs"))
         logging.basicConfig(
@@ -48,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         from genzoo.utils.console import quiet_console
 
         quiet_console()
-        result = make_report(runs, Path(options.get("output") or runs_root / "report"))
+        eval_options = {"iw_samples": iw_samples} if iw_samples else {}
+        output = Path(options.get("output") or runs_root / "report")
+        result = make_report(runs, output, eval_options)
         print(f"report written to {result['page']} in {result['seconds']:.0f} s")
 
 

@@ -38,12 +38,15 @@ class Section:
     table: list[list[str]] = field(default_factory=list)  # first row: header
 
 
-def evaluate_model(reference: str, out: Path) -> dict[str, Any]:
-    """genzoo-eval of a run or shipped model, in this process."""
+def evaluate_model(
+    reference: str, out: Path, options: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """genzoo-eval of a run or shipped model, in this process, with genzoo-eval's `options`."""
     from genzoo.config.compose import compose_config
     from genzoo.tasks.evaluate import evaluate
 
-    cfg = compose_config("eval", [f"run={reference}", f"out={out}", "device=cpu"])
+    given = [f"{key}={value}" for key, value in (options or {}).items()]
+    cfg = compose_config("eval", [f"run={reference}", f"out={out}", "device=cpu", *given])
     with contextlib.redirect_stdout(io.StringIO()):  # genzoo-eval's table: the page shows them
         return evaluate(cfg)
 
@@ -267,8 +270,11 @@ Inception, so they compare with each other, not with published FIDs.</p>
         return page
 
 
-def make_report(references: list[str], output: Path) -> dict[str, Any]:
-    """The report of `references` (runs or shipped names); the shipped set when empty."""
+def make_report(
+    references: list[str], output: Path, eval_options: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The report of `references` (runs or shipped names); the shipped set when empty.
+    `eval_options` (iw_samples) go to genzoo-eval of each run whose family takes them."""
     from genzoo.api import load
     from genzoo.zoo import PREFIX, shipped_names
 
@@ -288,7 +294,11 @@ def make_report(references: list[str], output: Path) -> dict[str, Any]:
         result = (
             card_result(m.card)
             if m.card is not None
-            else evaluate_model(ref, output / "metrics" / f"{m.family}_{len(loaded)}.json")
+            else evaluate_model(
+                ref,
+                output / "metrics" / f"{m.family}_{len(loaded)}.json",
+                {k: v for k, v in (eval_options or {}).items() if k in m.module.evaluation_options},
+            )
         )
         loaded.setdefault(m.family, (ref, m, result))
     unknown = [f for f in loaded if f not in (*FAMILY_ORDER, "SRResNetModel", "SRGAN")]
