@@ -95,7 +95,8 @@ def _other_checkpoints(path: Path) -> str:
     return f" Other checkpoints of this run: {names} (e.g. checkpoint=best, or ckpt_path=...)"
 
 
-def import_target(target: str) -> type:
+def import_target(target: str) -> Any:
+    """The class a dotted path names (a model family: its class attributes are read)."""
     module, _, name = target.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
