@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from genzoo.cli.key_values import key_value_options
 from genzoo.errors import ConfigError, exit_on_user_error
 
 USAGE = """genzoo-compare: runs side by side from their local logs (csv/metrics.csv, .hydra/).
@@ -32,12 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if args else 2)
     with exit_on_user_error():
-        options = dict(a.split("=", 1) for a in args if "=" in a)
-        unknown = sorted(set(options) - {"metric", "output"})
-        if unknown:
-            raise ConfigError(
-                f"{unknown[0]}= is not an option of genzoo-compare: use metric= or output="
-            )
+        options = key_value_options(args, "genzoo-compare", ("metric", "output"))
         specs = [a for a in args if "=" not in a]
         if not specs:
             raise ConfigError("name at least one run, run group or sweep folder to compare")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from genzoo.errors import ConfigError, exit_on_user_error
+from genzoo.cli.key_values import key_value_options
+from genzoo.errors import exit_on_user_error
 
 USAGE = """genzoo-demo: a web page on this machine (127.0.0.1 only, no analytics) to try trained
 models: sample with seed and truncation sliders, interpolate, mix styles, translate, upscale
@@ -26,17 +27,7 @@ OPTIONS = ("model", "runs", "port", "device")
 
 def options_of(args: list[str]) -> dict[str, str]:
     """key=value arguments -> options, or a ConfigError naming the first bad one."""
-    if any("=" not in a for a in args):
-        raise ConfigError(
-            f"{next(a for a in args if '=' not in a)}: give key=value, e.g. port=8000"
-        )
-    options = dict(a.split("=", 1) for a in args)
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(
-            f"{unknown[0]}= is not an option of genzoo-demo: use {', '.join(OPTIONS)}"
-        )
-    return options
+    return key_value_options(args, "genzoo-demo", OPTIONS, "give key=value, e.g. port=8000")
 
 
 def main(argv: list[str] | None = None) -> None:

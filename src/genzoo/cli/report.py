@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from genzoo.cli.key_values import key_value_options
 from genzoo.errors import ConfigError, exit_on_user_error
 
 USAGE = """genzoo-report: one HTML page (and a PDF where Chromium is installed) that reproduces the
@@ -32,15 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     with exit_on_user_error():
-        if any("=" not in a for a in args):
-            raise ConfigError(f"{next(a for a in args if '=' not in a)}: give runs=... or output=")
-        options = dict(a.split("=", 1) for a in args)
-        unknown = sorted(set(options) - {"runs", "output", "iw_samples"})
-        if unknown:
-            raise ConfigError(
-                f"{unknown[0]}= is not an option of genzoo-report: use runs=, output= or "
-                "iw_samples="
-            )
+        options = key_value_options(
+            args, "genzoo-report", ("runs", "output", "iw_samples"), "give runs=... or output="
+        )
         iw_samples = options.get("iw_samples")
         if iw_samples is not None and not (iw_samples.isdigit() and int(iw_samples) >= 1):
             raise ConfigError(f"iw_samples={iw_samples!r} must be an integer of at least 1")

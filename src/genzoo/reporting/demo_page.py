@@ -153,9 +153,8 @@ def _wire_chooser(gr: Any, page: Any, shelf: act.ModelShelf, chooser: Any, statu
     page.load(choose, chooser, outputs)
 
 
-def _wire_button(shelf: act.ModelShelf, chooser: Any, message: Any, panel: Panel) -> None:
+def _wire_button(gr: Any, shelf: act.ModelShelf, chooser: Any, message: Any, panel: Panel) -> None:
     """The panel's button runs its action on the chosen model; a mistake goes to #message."""
-    import gradio as gr
 
     def run(name: str, *values: Any) -> list[Any]:
         model, error = act.run_safely(shelf.get, name)
@@ -180,5 +179,5 @@ def build_page(shelf: act.ModelShelf, first: str) -> Any:
         panels = {name: PANEL_BUILDERS[name](gr) for name in PANELS}
         _wire_chooser(gr, page, shelf, chooser, status, message, panels)
         for panel in panels.values():
-            _wire_button(shelf, chooser, message, panel)
+            _wire_button(gr, shelf, chooser, message, panel)
     return page
