@@ -42,7 +42,7 @@ def test_photos_hold_out_whole_photographs() -> None:
     dm = PhotosDataModule(image_size=32, crop_size=64, batch_size=4, train_crops=8, val_crops=4)
     check_batch(first_batch(dm), 3, 32, 4)
     assert torch.equal(dm.val_set[0]["image"], dm.val_set[0]["image"])  # evaluation crops are fixed
-    with pytest.raises(ValueError, match="unknown photos"):
+    with pytest.raises(DatasetError, match="unknown photos"):
         PhotosDataModule(held_out=("nope",)).setup()
 
 

@@ -6,9 +6,7 @@ genzoo-demo runs=runs/vae_digits/a model=runs/vae_digits/a port=8000
 
 from __future__ import annotations
 
-import sys
-
-from genzoo.cli.key_values import key_value_options
+from genzoo.cli.key_values import arguments_unless_help, key_value_options
 from genzoo.errors import exit_on_user_error
 
 USAGE = """genzoo-demo: a web page on this machine (127.0.0.1 only, no analytics) to try trained
@@ -31,9 +29,8 @@ def options_of(args: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        print(USAGE)
+    args = arguments_unless_help(argv, USAGE)
+    if args is None:
         return
     with exit_on_user_error():
         options = options_of(args)

@@ -3,9 +3,20 @@ genzoo-report, genzoo-demo): parsed in one place, each mistake one ConfigError n
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from genzoo.errors import ConfigError
+
+
+def arguments_unless_help(argv: list[str] | None, usage: str) -> list[str] | None:
+    """The command's arguments (`argv`, else the process's), or None after printing `usage`
+    when they ask for help (-h, --help)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(usage)
+        return None
+    return args
 
 
 def key_value_options(

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
-from genzoo.cli.key_values import key_value_options
+from genzoo.cli.key_values import arguments_unless_help, key_value_options
 from genzoo.errors import ConfigError, exit_on_user_error
 
 USAGE = """genzoo-report: one HTML page (and a PDF where Chromium is installed) that reproduces the
@@ -28,9 +27,8 @@ Usage: genzoo-report [runs=RUN,RUN,...] [output=DIR] [iw_samples=N]
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        print(USAGE)
+    args = arguments_unless_help(argv, USAGE)
+    if args is None:
         return
     with exit_on_user_error():
         options = key_value_options(

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule, TensorImageDataset, fixed_split
+from genzoo.data.errors import DatasetError
 from genzoo.data.on_device import CutThenFinish
 from genzoo.data.sampling import SampleKey, split_key
 from genzoo.data.transforms import resize, resize_uint8, to_channels
@@ -99,7 +100,7 @@ def bundled_photo_split(
     photos = _load_bundled_photos()
     unknown = [n for n in held_out if n not in photos]
     if unknown:
-        raise ValueError(
+        raise DatasetError(
             f"data.held_out names unknown photos {unknown}; available: {sorted(photos)}"
         )
     as_tensor = {n: torch.from_numpy(np.array(p)).permute(2, 0, 1) for n, p in photos.items()}

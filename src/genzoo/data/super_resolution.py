@@ -209,10 +209,7 @@ class SRPhotosDataModule(SRDataModule):
             return
         from genzoo.data.embedded import bundled_photo_split
 
-        try:
-            train, val, _ = bundled_photo_split(self.held_out)
-        except ValueError as err:
-            raise DatasetError(str(err)) from err
+        train, val, _ = bundled_photo_split(self.held_out)
         self._build(train, val, list(self.held_out))
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from genzoo.data.base import ImageDataModule
-from genzoo.data.embedded import RandomCropDataset
+from genzoo.data.embedded import RandomCropDataset, bundled_photo_split
 from genzoo.data.errors import DatasetError
 from genzoo.data.kinds import ALIGNED, UNPAIRED
 from genzoo.data.on_device import CutThenFinish
@@ -156,12 +156,7 @@ class TransformedPhotosDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.val_set is not None:
             return
-        from genzoo.data.embedded import bundled_photo_split
-
-        try:
-            train, val, _ = bundled_photo_split(self.held_out)
-        except ValueError as err:
-            raise DatasetError(str(err)) from err
+        train, val, _ = bundled_photo_split(self.held_out)
         args: dict[str, Any] = dict(
             crop_size=self.crop_size, image_size=self.image_size, channels=3
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from genzoo.data.downloads import download
 from genzoo.data.errors import DatasetError
@@ -51,20 +52,31 @@ def count_images(folder: Path) -> int:
     return sum(1 for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-class Pix2PixSetDataModule(PairedDataModule):
-    """One of `PIX2PIX_SETS` (data.name), aligned pairs."""
+def check_known(name: str, sets: dict) -> None:
+    if name not in sets:
+        raise DatasetError(f"data.name={name} is not known: use {', '.join(sets)}")
 
-    def __init__(self, name: str = "facades", download: bool = True, **kwargs) -> None:
-        if name not in PIX2PIX_SETS:
-            raise DatasetError(f"data.name={name} is not known: use {', '.join(PIX2PIX_SETS)}")
-        super().__init__(layout="aligned", **kwargs)
-        self.name, self.download = name, download
+
+class NamedRelease:
+    """A published set under the data root, in the folder of its name."""
+
+    name: Any  # a str set by the subclass; LightningDataModule types it Optional
+    root: Path
 
     def folder(self) -> Path:
         return self.root / self.name
 
     def describe(self) -> str:
         return f"{self.name} in {self.folder()}"
+
+
+class Pix2PixSetDataModule(NamedRelease, PairedDataModule):
+    """One of `PIX2PIX_SETS` (data.name), aligned pairs."""
+
+    def __init__(self, name: str = "facades", download: bool = True, **kwargs) -> None:
+        check_known(name, PIX2PIX_SETS)
+        super().__init__(layout="aligned", **kwargs)
+        self.name, self.download = name, download
 
     def prepare_data(self) -> None:
         expected = PIX2PIX_SETS[self.name][0]
@@ -90,20 +102,13 @@ class Pix2PixSetDataModule(PairedDataModule):
         super().setup(stage)
 
 
-class CycleGANSetDataModule(UnpairedDataModule):
+class CycleGANSetDataModule(NamedRelease, UnpairedDataModule):
     """One of `CYCLEGAN_SETS` (data.name): trainA/ trainB/ testA/ testB/."""
 
     def __init__(self, name: str = "horse2zebra", download: bool = True, **kwargs) -> None:
-        if name not in CYCLEGAN_SETS:
-            raise DatasetError(f"data.name={name} is not known: use {', '.join(CYCLEGAN_SETS)}")
+        check_known(name, CYCLEGAN_SETS)
         super().__init__(**kwargs)
         self.name, self.download = name, download
-
-    def folder(self) -> Path:
-        return self.root / self.name
-
-    def describe(self) -> str:
-        return f"{self.name} in {self.folder()}"
 
     def prepare_data(self) -> None:
         if all(count_images(self.folder() / d) for d in ("trainA", "trainB", "testA", "testB")):

@@ -96,6 +96,7 @@ class SuperResolutionMixin:
         self.log_dict({f"val/{k}": v for k, v in means.items()}, prog_bar=False, sync_dist=True)
 
     # ----- genzoo-eval ------------------------------------------------------------------
+    @torch.no_grad()
     def evaluate_per_image(
         self, dataloader: Iterable[dict[str, torch.Tensor]]
     ) -> list[dict[str, float]]:
