@@ -192,6 +192,22 @@ def test_panels_get_column_titles_and_metadata(tmp_path: Path) -> None:
         assert image.text["Description"] == "columns: A | G(A) | true B"
 
 
+def test_a_written_png_holds_the_nearest_level_of_each_value(tmp_path: Path) -> None:
+    """Images that went through float arithmetic (8/255 back as 7.99999/255) are written as
+    the level they are nearest to, not truncated one level down."""
+    import numpy as np
+    import torch
+
+    from genzoo.utils.figures import save_png
+
+    levels = torch.arange(256, dtype=torch.float64).view(1, 16, 16)
+    near = (levels / 255 * 2 - 1 + 1) / 2 + torch.where(levels % 2 == 0, -1e-6, 1e-6)
+    save_png(near.float(), tmp_path / "levels.png", "levels", "every level once")
+    with Image.open(tmp_path / "levels.png") as image:
+        written = np.array(image)
+    assert written.tolist() == levels[0].to(torch.uint8).tolist()
+
+
 def test_report_refuses_a_wrong_option_in_one_line(tmp_path: Path) -> None:
     for args, expected in [
         (["iw_samples=0"], "iw_samples='0' must be an integer of at least 1"),

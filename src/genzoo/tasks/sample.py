@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig
-from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid, save_image
 
 from genzoo.models.base import GenerativeModel
@@ -38,7 +37,7 @@ from genzoo.tasks.user_images import (
     validation_images,
 )
 from genzoo.utils.checkpoint import checkpoint_batches
-from genzoo.utils.figures import save_png
+from genzoo.utils.figures import save_png, to_pil
 from genzoo.utils.options import check_output_folder
 
 __all__ = ["OPTION_RULES", "OPTION_TAGS", "SampleRequestError", "check_request", "sample"]
@@ -48,7 +47,7 @@ log = logging.getLogger("genzoo")
 
 def _write_gif(frames: torch.Tensor, path: Path, duration_ms: int = 80) -> None:
     """frames (T, C, H, W) in [0, 1] -> an animated GIF that plays forth and back."""
-    pil = [to_pil_image(f) for f in frames]
+    pil = [to_pil(f) for f in frames]
     pil = pil + pil[-2:0:-1]
     pil[0].save(path, save_all=True, append_images=pil[1:], duration=duration_ms, loop=0)
 

@@ -128,9 +128,9 @@ def code_usage(counts: torch.Tensor, path: Path, title: str) -> Path:
 def label_columns(grid: torch.Tensor, titles: Sequence[str], header: int = 14) -> torch.Tensor:
     """A (3, H, W) panel grid of len(titles) equal columns with a white title row above it."""
     from PIL import Image, ImageDraw
-    from torchvision.transforms.functional import pil_to_tensor, to_pil_image
+    from torchvision.transforms.functional import pil_to_tensor
 
-    body = to_pil_image(grid.detach().float().cpu().clamp(0, 1))
+    body = to_pil(grid)
     canvas = Image.new("RGB", (body.width, body.height + header), "white")
     canvas.paste(body, (0, header))
     draw = ImageDraw.Draw(canvas)
@@ -141,16 +141,24 @@ def label_columns(grid: torch.Tensor, titles: Sequence[str], header: int = 14) -
     return pil_to_tensor(canvas).float() / 255
 
 
+def to_pil(image: torch.Tensor) -> Any:
+    """A (C, H, W) image in [0, 1] -> a PIL image, each value rounded to the nearest of the 256
+    levels (torchvision's to_pil_image truncates: 8/255 that came back as 7.99999/255 is 7)."""
+    from torchvision.transforms.functional import to_pil_image
+
+    levels = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+    return to_pil_image(levels)
+
+
 def save_png(image: torch.Tensor, path: Path, title: str, description: str) -> Path:
     """A (C, H, W) image in [0, 1] as PNG with its title and description as text chunks."""
     from PIL.PngImagePlugin import PngInfo
-    from torchvision.transforms.functional import to_pil_image
 
     info = PngInfo()
     info.add_text("Title", title)
     info.add_text("Description", description)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")  # a stopped write leaves no broken PNG
-    to_pil_image(image.detach().float().cpu().clamp(0, 1)).save(partial, format="PNG", pnginfo=info)
+    to_pil(image).save(partial, format="PNG", pnginfo=info)
     partial.replace(path)
     return path
