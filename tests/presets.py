@@ -25,3 +25,14 @@ BY_EPOCH = [
     "trainer.check_val_every_n_epoch=1",
 ]
 NO_GRIDS = ["callbacks.image_grid.every_n_steps=0"]
+# A class-conditional diffusion U-Net at 16 px, 8 / 16 channels, a few sampler steps.
+TINY_DIFFUSION = [
+    "experiment=diffusion_digits",
+    "data.image_size=16",
+    "data.batch_size=32",
+    "model.base_channels=8",
+    "model.channel_mults=[1,2]",
+    "model.attention_resolutions=[8]",
+    "model.sample_steps=8",
+    "model.guidance=1.0",
+]

@@ -185,6 +185,25 @@ class Model:
         sr = upscale_tiled(self.module.upscale, x, scale, tile=checks.count(tile, "tile", low=64))
         return _unbatch(sr.clamp(0, 1), single)
 
+    def inpaint(self, images: ImageInput, mask: Any, **options: Any) -> torch.Tensor:
+        """Diffusion: the region where `mask` is 1 painted anew (RePaint), the rest kept
+        exactly; options: label, seed, resample, guidance, steps, sampler, eta."""
+        self._require("inpaint")
+        x, single = self._images(images, fixed_size=False)
+        return _unbatch(cast(Any, self.module).inpaint(x, torch.as_tensor(mask), **options), single)
+
+    def outpaint(self, images: ImageInput, **sides_and_options: Any) -> torch.Tensor:
+        """Diffusion: the images on a canvas grown by left=, right=, top=, bottom= pixels."""
+        self._require("outpaint")
+        x, single = self._images(images, fixed_size=False)
+        return _unbatch(cast(Any, self.module).outpaint(x, **sides_and_options), single)
+
+    def edit(self, images: ImageInput, strength: float = 0.5, **options: Any) -> torch.Tensor:
+        """Diffusion, SDEdit: noised to `strength` in (0, 1], denoised under label= / guidance=."""
+        self._require("edit")
+        x, single = self._images(images, fixed_size=True)
+        return _unbatch(cast(Any, self.module).edit(x, strength=strength, **options), single)
+
     def project(self, images: ImageInput, **options: Any) -> Any:
         """GAN inversion: the latents that reproduce `images` (genzoo.tasks.projection.project)."""
         self._require("project")

@@ -22,6 +22,7 @@ from genzoo.utils.options import (
     check_output_file,
     choice,
     integer,
+    number,
     optional,
     text,
 )
@@ -36,6 +37,8 @@ OPTION_RULES: dict[str, Rule] = {
     "iw_samples": optional(integer(1)),
     "seed": integer(),
     "test_mode": optional(choice("paper", "eval")),
+    "guidance": optional(number(0)),
+    "steps": optional(integer(1)),
     "out": optional(text),
     "overwrite": boolean,
     "wandb": lambda v: None if v in ("auto", True, False) else "must be auto, true or false",
@@ -52,7 +55,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     L.seed_everything(int(cfg.seed), verbose=False)
     model, meta = loaded_model(cfg)
-    apply_family_options(model, cfg, ("test_mode", "iw_samples"))
+    apply_family_options(model, cfg, ("test_mode", "iw_samples", "guidance", "steps"))
     data_cfg, other_set = _data_config(cfg, meta, model)
     datamodule = _held_out_data(data_cfg, model)
     split = str(cfg.split)

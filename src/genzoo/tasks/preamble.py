@@ -49,6 +49,8 @@ def loaded_model(
 NO_FAMILY_OPTION = {
     "iw_samples": "{model} has no importance-weighted likelihood (only the VAE does); drop iw_samples",
     "test_mode": "a {model} run has no test mode (Pix2Pix has); leave test_mode out",
+    "guidance": "{model} has no classifier-free guidance (a diffusion model has); drop guidance",
+    "steps": "{model} has no sampler steps (a diffusion model has); drop steps",
 }
 
 

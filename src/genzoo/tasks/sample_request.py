@@ -45,6 +45,10 @@ OPTION_RULES: dict[str, Rule] = {
     "temperature": number(0, above=True),
     "top_k": optional(integer(1)),
     "top_p": optional(number(0, 1, above=True)),
+    "guidance": optional(number(0)),
+    "steps": optional(integer(1)),
+    "sampler": optional(choice("ddim", "ddpm")),
+    "eta": optional(number(0, 1)),
     "reconstruct": optional(text),
     "interpolate": boolean,
     "interpolation_steps": integer(2),
@@ -121,6 +125,10 @@ OPTION_TAGS = {
     "temperature": "temp",
     "top_k": "topk",
     "top_p": "topp",
+    "guidance": "w",
+    "steps": "steps",
+    "sampler": "",
+    "eta": "eta",
 }
 
 
@@ -138,6 +146,10 @@ def given_options(cfg: DictConfig) -> dict[str, Any]:
         options["top_k"] = int(cfg.top_k)
     if cfg.top_p is not None:
         options["top_p"] = float(cfg.top_p)
+    # A diffusion model's sampling (docs/diffusion.md); unset, its own defaults.
+    for name, kind in (("guidance", float), ("steps", int), ("sampler", str), ("eta", float)):
+        if cfg.get(name) is not None:
+            options[name] = kind(cfg[name])
     return options
 
 
