@@ -62,6 +62,21 @@ def test_an_image_depends_on_its_seed_only() -> None:
     torch.testing.assert_close(ddpm, model.sample(2, seed=10, sampler="ddpm", steps=6))
 
 
+def test_the_trajectory_panel_shows_four_seeds_from_noisy_to_clean() -> None:
+    panel = _tiny_model(sample_steps=6).validation_panels(iter([]))["trajectory"]
+    assert panel.grid.shape[0] == 3 and "6 DDIM steps" in panel.caption
+    assert panel.grid.shape[1] == 4 * 17 + 1  # 4 rows of 16 px images, 1 px apart
+
+
+def test_sampling_in_chunks_gives_the_images_of_one_batch(monkeypatch) -> None:
+    import genzoo.models.diffusion as diffusion
+
+    model = _tiny_model()
+    whole = model.sample(5, seed=3)
+    monkeypatch.setattr(diffusion, "SAMPLE_CHUNK", 2)
+    torch.testing.assert_close(model.sample(5, seed=3), whole)
+
+
 def test_guidance_one_is_the_conditional_model_and_zero_the_unconditional() -> None:
     model = _tiny_model()
     x, t, labels = torch.randn(4, 1, 16, 16), torch.full((4,), 300), torch.arange(4)
