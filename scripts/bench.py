@@ -147,6 +147,7 @@ FOLDER_DCGAN = (
     "data.batch_size=64",
 )
 ROWS += [
+    Row("diffusion_digits", "diffusion", ("experiment=diffusion_digits",), "diffusion_step"),
     Row("dcgan_folder256", "dcgan", FOLDER_DCGAN, "gan_step"),
     Row("dcgan_folder256_files", "dcgan", (*FOLDER_DCGAN, "data.in_memory=false"), "gan_step"),
 ]
@@ -207,6 +208,18 @@ def vae_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
     optimizers[0].zero_grad(set_to_none=True)
     loss.backward()
     optimizers[0].step()
+
+
+def diffusion_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:
+    """DDPM's simple loss with label dropout, one Adam step, then the EMA (as the system)."""
+    from genzoo.models.ema import ema_decay_at, ema_update
+
+    loss = model.denoising_loss(batch, model.denoiser, drop_labels=True)
+    optimizers[0].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers[0].step()
+    model.plain_steps = getattr(model, "plain_steps", 0) + 1
+    ema_update(model.denoiser_ema, model.denoiser, ema_decay_at(model.ema_decay, model.plain_steps))
 
 
 def gan_step(model, batch: dict[str, torch.Tensor], optimizers: list) -> None:

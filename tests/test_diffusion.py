@@ -77,6 +77,19 @@ def test_sampling_in_chunks_gives_the_images_of_one_batch(monkeypatch) -> None:
     torch.testing.assert_close(model.sample(5, seed=3), whole)
 
 
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_the_denoiser_exports_with_the_timestep_and_label_as_inputs(
+    fmt: str, tmp_path: Path
+) -> None:
+    """genzoo-export's own check compares the exported file with PyTorch on drawn inputs."""
+    from genzoo.tasks.export import export_model
+
+    parts = export_model(_tiny_model(), fmt, tmp_path)
+    assert [part.path.name for part in parts] == [
+        f"denoiser.{'pt' if fmt == 'torchscript' else 'onnx'}"
+    ]
+
+
 def test_guidance_one_is_the_conditional_model_and_zero_the_unconditional() -> None:
     model = _tiny_model()
     x, t, labels = torch.randn(4, 1, 16, 16), torch.full((4,), 300), torch.arange(4)

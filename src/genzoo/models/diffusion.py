@@ -283,15 +283,18 @@ class Diffusion(EditMixin, SampleQualityMixin, GenerativeModel):
 
     @torch.no_grad()
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
-        """FID / KID / SWD of `eval_samples` samples; for a class-conditional model on digits,
-        also the digit classifier's accuracy on them (each sample's intended class)."""
+        """FID / KID / SWD of `eval_samples` samples; for a class-conditional model on digits
+        sampled with guidance above 0, also the digit classifier's accuracy on them (each
+        sample's intended class)."""
         self._recording = []
         try:
             result = self.quality_evaluate(dataloader)
             recorded = self._recording
         finally:
             self._recording = None
-        if self.num_classes == 10 and self.resolved_feature_network() == "digits":
+        # Guidance 0 is the unconditional model: its samples have no intended class.
+        conditional = self.guidance != 0
+        if conditional and self.num_classes == 10 and self.resolved_feature_network() == "digits":
             from genzoo.metrics.digit_classifier import load_digit_classifier
 
             classifier = load_digit_classifier().to(self.device).eval()
