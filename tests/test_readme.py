@@ -33,7 +33,7 @@ SHRINK = [
     "trainer.limit_val_batches=1",
     "trainer.num_sanity_val_steps=0",
 ]
-SHRINK_MODEL = {"eval_samples": "16", "iw_samples": "2"}
+SHRINK_MODEL = {"eval_samples": "16", "iw_samples": "2", "sample_steps": "4"}
 
 
 def command_blocks() -> list[list[str]]:
