@@ -3,13 +3,12 @@ DDPMScheduler and DDIMScheduler, stepped on the same model outputs and the same 
 
 from __future__ import annotations
 
+import diffusers  # a dev dependency (pyproject.toml): its absence is a failure, not a skip
 import pytest
 import torch
 
 from genzoo.networks.diffusion_sampling import run_sampler, sampling_timesteps
 from genzoo.networks.noise_schedule import NoiseSchedule
-
-diffusers = pytest.importorskip("diffusers")
 
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
 
