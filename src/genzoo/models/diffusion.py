@@ -28,6 +28,8 @@ from genzoo.networks.noise_schedule import NoiseSchedule
 from genzoo.networks.unet import UNet
 
 SAMPLE_CHUNK = 64  # images denoised together
+# The sampler's own noise of an image: from seed + this, apart from its starting noise (seed).
+SAMPLER_SEED_OFFSET = 1_000_003
 VALIDATION_LOSS_SEED = 4321  # the held-out loss uses the same t and noise at every validation
 
 
@@ -124,21 +126,23 @@ class Diffusion(EditMixin, SampleQualityMixin, GenerativeModel):
     ) -> torch.Tensor:
         x0 = batch["image"] * 2 - 1
         n = len(x0)
-        t = torch.randint(0, self.noise_schedule.timesteps, (n,), generator=generator)
-        t = t.to(self.device)
-        noise = torch.randn(x0.shape, generator=generator).to(self.device)
-        labels = self._training_labels(batch.get("label"), drop_labels, generator)
+        # Training draws on the batch's device; a seeded draw (validation) on its CPU generator.
+        where = x0.device if generator is None else "cpu"
+        draw: dict[str, Any] = {"generator": generator, "device": where}
+        t = torch.randint(0, self.noise_schedule.timesteps, (n,), **draw).to(x0.device)
+        noise = torch.randn(x0.shape, **draw).to(x0.device)
+        labels = self._training_labels(batch.get("label"), drop_labels, draw)
         out = network(self.noise_schedule.add_noise(x0, t, noise), t, labels)
         return F.mse_loss(out, self.noise_schedule.target(x0, noise, t))
 
     def _training_labels(
-        self, labels: torch.Tensor | None, drop: bool, generator: torch.Generator | None
+        self, labels: torch.Tensor | None, drop: bool, draw: dict[str, Any]
     ) -> torch.Tensor | None:
         if not self.num_classes or labels is None:
             return None
         labels = labels.long()
         if drop and self.label_dropout > 0:
-            dropped = torch.rand(len(labels), generator=generator).to(labels.device)
+            dropped = torch.rand(len(labels), **draw).to(labels.device)
             dropped = dropped < self.label_dropout
             labels = torch.where(dropped, torch.full_like(labels, self.num_classes), labels)
         return labels
@@ -231,7 +235,7 @@ class Diffusion(EditMixin, SampleQualityMixin, GenerativeModel):
             denoise,
             self.noise_schedule,
             x,
-            noise=seeded_noise([s + 1_000_003 for s in seeds], self.device),
+            noise=seeded_noise([s + SAMPLER_SEED_OFFSET for s in seeds], self.device),
             steps=self.sample_steps if steps is None else int(steps),
             sampler=self.sampler if sampler is None else sampler,
             eta=self.eta if eta is None else float(eta),

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from genzoo.errors import ConfigError
 from genzoo.models.diffusion_edits import EditInputError
 from genzoo.tasks.preamble import FOLDER_RULES, RUN_RULES, checked_options, loaded_model
+from genzoo.tasks.sample_request import DIFFUSION_SAMPLING_RULES, diffusion_sampling_options
 from genzoo.tasks.user_images import convert_user_images
 from genzoo.utils.options import (
     Rule,
@@ -41,16 +42,15 @@ OPTION_RULES: dict[str, Rule] = {
     "label": optional(integer(0)),
     "seed": integer(),
     "resample": integer(1),
-    "guidance": optional(number(0)),
-    "steps": optional(integer(1)),
-    "sampler": optional(choice("ddim", "ddpm")),
-    "eta": optional(number(0, 1)),
+    **DIFFUSION_SAMPLING_RULES,
 }
 
 
-def mask_for(cfg: DictConfig, height: int, width: int) -> torch.Tensor:
-    """The (1, 1, H, W) mask of mask=<png> (white: paint) or box=[x0,y0,x1,y1] (pixels, the
-    ends excluded), for an image of height x width."""
+def mask_for(
+    cfg: DictConfig, height: int, width: int, png: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The (1, 1, H, W) mask of mask=<png> (white: paint; `png` as read_mask_png read it) or
+    box=[x0,y0,x1,y1] (pixels, the ends excluded), for an image of height x width."""
     if (cfg.mask is None) == (cfg.box is None):
         raise ConfigError(
             "op=inpaint needs one of mask=<png, white where to paint> or box=[x0,y0,x1,y1]"
@@ -65,18 +65,23 @@ def mask_for(cfg: DictConfig, height: int, width: int) -> torch.Tensor:
         mask = torch.zeros(1, 1, height, width)
         mask[..., y0:y1, x0:x1] = 1
         return mask
-    from torchvision.transforms.functional import pil_to_tensor
-
-    from genzoo.data.folders import open_image
-
     path = Path(str(cfg.mask)).expanduser()
-    grey = pil_to_tensor(open_image(path).convert("L"))[None].float() / 255
+    grey = read_mask_png(path) if png is None else png
     if grey.shape[-2:] != (height, width):
         raise EditInputError(
             f"mask={path} is {grey.shape[-1]}x{grey.shape[-2]} pixels and the image "
             f"{width}x{height}: give a mask of the image's size"
         )
     return (grey > 0.5).float()
+
+
+def read_mask_png(path: Path) -> torch.Tensor:
+    """A mask PNG as grey (1, 1, H, W) values in [0, 1]."""
+    from torchvision.transforms.functional import pil_to_tensor
+
+    from genzoo.data.folders import open_image
+
+    return pil_to_tensor(open_image(path).convert("L"))[None].float() / 255
 
 
 def edit(cfg: DictConfig) -> dict[str, str]:
@@ -89,18 +94,21 @@ def edit(cfg: DictConfig) -> dict[str, str]:
         cfg, cfg.op, "pass a diffusion run (genzoo-train experiment=diffusion_digits)"
     )
     model: Any = loaded  # a Diffusion: inpaint, outpaint and edit (models/diffusion_edits.py)
-    options: dict[str, Any] = {"seed": int(cfg.seed)}
-    for name in ("guidance", "steps", "sampler", "eta", "label"):
-        if cfg.get(name) is not None:
-            options[name] = cfg[name]
+    options: dict[str, Any] = {"seed": int(cfg.seed), **diffusion_sampling_options(cfg)}
+    if cfg.label is not None:
+        options["label"] = int(cfg.label)
     if "label" in options and not 0 <= int(options["label"]) < max(1, model.num_classes):
         raise ConfigError(
             f"label={options['label']}: this run knows classes 0 to {model.num_classes - 1}"
         )
 
+    # Read once for every input image; each image is checked against it.
+    png = read_mask_png(Path(str(cfg.mask)).expanduser()) if cfg.mask is not None else None
+
     def apply(x: torch.Tensor) -> torch.Tensor:
         if cfg.op == "inpaint":
-            mask = mask_for(cfg, *x.shape[-2:]).to(x.device)
+            height, width = x.shape[-2:]
+            mask = mask_for(cfg, height, width, png=png).to(x.device)
             return model.inpaint(x, mask, resample=int(cfg.resample), **options)
         if cfg.op == "outpaint":
             sides = {side: int(cfg[side]) for side in ("left", "right", "top", "bottom")}

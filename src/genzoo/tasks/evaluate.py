@@ -16,13 +16,13 @@ from omegaconf import DictConfig, OmegaConf
 from genzoo.errors import ConfigError
 from genzoo.tasks.eval_wandb import log_evaluation
 from genzoo.tasks.preamble import RUN_RULES, apply_family_options, checked_options, loaded_model
+from genzoo.tasks.sample_request import DIFFUSION_SAMPLING_RULES
 from genzoo.utils.options import (
     Rule,
     boolean,
     check_output_file,
     choice,
     integer,
-    number,
     optional,
     text,
 )
@@ -37,8 +37,8 @@ OPTION_RULES: dict[str, Rule] = {
     "iw_samples": optional(integer(1)),
     "seed": integer(),
     "test_mode": optional(choice("paper", "eval")),
-    "guidance": optional(number(0)),
-    "steps": optional(integer(1)),
+    "guidance": DIFFUSION_SAMPLING_RULES["guidance"],
+    "steps": DIFFUSION_SAMPLING_RULES["steps"],
     "out": optional(text),
     "overwrite": boolean,
     "wandb": lambda v: None if v in ("auto", True, False) else "must be auto, true or false",

@@ -30,6 +30,15 @@ class SampleRequestError(GenzooError, ValueError):
     """An option the loaded model cannot honour; nothing has been written."""
 
 
+# A diffusion run's sampling (docs/diffusion.md): genzoo-sample's, -edit's and (guidance,
+# steps) -eval's options; unset, the run's own.
+DIFFUSION_SAMPLING_RULES: dict[str, Rule] = {
+    "guidance": optional(number(0)),
+    "steps": optional(integer(1)),
+    "sampler": optional(choice("ddim", "ddpm")),
+    "eta": optional(number(0, 1)),
+}
+
 # genzoo-sample's options by type and value (utils/options.py), checked before loading.
 OPTION_RULES: dict[str, Rule] = {
     **RUN_RULES,
@@ -45,10 +54,7 @@ OPTION_RULES: dict[str, Rule] = {
     "temperature": number(0, above=True),
     "top_k": optional(integer(1)),
     "top_p": optional(number(0, 1, above=True)),
-    "guidance": optional(number(0)),
-    "steps": optional(integer(1)),
-    "sampler": optional(choice("ddim", "ddpm")),
-    "eta": optional(number(0, 1)),
+    **DIFFUSION_SAMPLING_RULES,
     "reconstruct": optional(text),
     "interpolate": boolean,
     "interpolation_steps": integer(2),
@@ -146,11 +152,13 @@ def given_options(cfg: DictConfig) -> dict[str, Any]:
         options["top_k"] = int(cfg.top_k)
     if cfg.top_p is not None:
         options["top_p"] = float(cfg.top_p)
-    # A diffusion model's sampling (docs/diffusion.md); unset, its own defaults.
-    for name, kind in (("guidance", float), ("steps", int), ("sampler", str), ("eta", float)):
-        if cfg.get(name) is not None:
-            options[name] = kind(cfg[name])
-    return options
+    return {**options, **diffusion_sampling_options(cfg)}
+
+
+def diffusion_sampling_options(cfg: DictConfig) -> dict[str, Any]:
+    """The DIFFUSION_SAMPLING_RULES options the user set, as the model takes them."""
+    kinds = {"guidance": float, "steps": int, "sampler": str, "eta": float}
+    return {name: kind(cfg[name]) for name, kind in kinds.items() if cfg.get(name) is not None}
 
 
 def option_tag(cfg: DictConfig) -> str:
