@@ -41,6 +41,8 @@ FAST = [
 # A few dozen generated images per validation are enough to test the sample-quality metrics
 # (families that sample; make_cfg sets it unless the test does).
 FAST_EVAL_SAMPLES = 48
+# The samples of the panels a run draws at its end (64 unless told): 16 show them as well.
+FAST_GRID_SAMPLES = 16
 
 
 BIN = Path(sys.executable).parent  # the console scripts of this environment
@@ -176,6 +178,9 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
         cfg = compose_train(FAST + list(overrides), run_dir or tmp_path / "run")
         if "eval_samples" in cfg.model and not any("model.eval_samples" in o for o in overrides):
             cfg.model.eval_samples = FAST_EVAL_SAMPLES
+        grids = cfg.callbacks.get("image_grid")
+        if grids is not None and not any("image_grid.num_samples" in o for o in overrides):
+            grids.num_samples = FAST_GRID_SAMPLES
         return cfg
 
     return _make

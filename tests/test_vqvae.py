@@ -223,6 +223,7 @@ STAGE2 = [
     "model.width=32",
     "model.layers=2",
     "model.eval_samples=100",
+    "callbacks.image_grid.num_samples=16",
     "logger=csv",
 ]
 
