@@ -165,6 +165,8 @@ def _shrunk(command: str, args: list[str]) -> list[str]:
         )
     if command == "genzoo-project":  # the projection's optimisation: a few steps of it
         return _with(args, ["steps=5"])
+    if command in ("genzoo-sample", "genzoo-edit") and any(a.startswith("steps=") for a in args):
+        return _with(args, ["steps=3"])  # a diffusion sampler's steps: a few of them
     if command != "genzoo-train" or any(a in ("--help", "--cfg") for a in args):
         return args
     continuing = any(a.startswith(("resume=", "ckpt_path=")) for a in args)
