@@ -97,6 +97,11 @@ class Diffusion(EditMixin, SampleQualityMixin, GenerativeModel):
         )
         self.denoiser_ema = ema_copy(self.denoiser)
 
+    def monitor_metric(self, datamodule: Any = None) -> str | None:
+        # Colour data without Inception weights has no FID: a run monitoring it would fail
+        # at its first checkpoint after validation, with nothing saved.
+        return self.quality_monitor()
+
     @classmethod
     def check_hparams(cls, hparams: dict[str, Any]) -> dict[str, str]:
         problems = super().check_hparams(hparams)

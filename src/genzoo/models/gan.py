@@ -111,8 +111,7 @@ class GANModel(SampleQualityMixin, AdversarialModel):
 
     # ----- validation: sample quality (models/quality.py) ------------------------------
     def monitor_metric(self, datamodule: Any = None) -> str | None:
-        """FID where a feature network is available, otherwise SWD, which always is."""
-        return "val/fid" if "fid" in self.quality_metric_names() else "val/swd"
+        return self.quality_monitor()
 
     def on_validation_epoch_start(self) -> None:
         self.refresh_ema_statistics()

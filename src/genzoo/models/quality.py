@@ -60,6 +60,11 @@ class SampleQualityMixin:
         with_features = self.resolved_feature_network() is not None
         return ("fid", "kid", "swd") if with_features else ("swd",)
 
+    def quality_monitor(self) -> str:
+        """FID where a feature network is available, otherwise SWD, which always is: the
+        best checkpoint's metric of a family whose validation is sample quality."""
+        return "val/fid" if "fid" in self.quality_metric_names() else "val/swd"
+
     # ----- validation ----------------------------------------------------------------
     def quality_validation_start(self) -> None:
         """The held-out side is described in the first full validation pass and then kept; the
