@@ -45,8 +45,14 @@ def test_experiment_fast_dev_run(make_cfg, fake_data_root: Path, tmp_path: Path,
         "data.batch_size=4",
         "data.num_workers=0",
         *data_overrides(name, fake_data_root),
-        # CPU-sized widths: the recipes' 512-channel StyleGANs take minutes per batch here.
+        # CPU-sized widths: the recipes' 512-channel StyleGANs take minutes per batch here, as
+        # do the real sets' 128-channel diffusion U-Nets.
         *(["model.channel_max=32"] if name.startswith("stylegan") else []),
+        *(
+            ["model.base_channels=16"]
+            if name in ("diffusion_cifar10", "diffusion_celeba64")
+            else []
+        ),
         # SRGAN without a first-stage run, and with the offline content loss (no VGG weights here).
         *(
             ["model.init_from=null", "model.content_loss=vgg19_random"]

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from genzoo.training.train import train
+from tests.presets import TINY_DIFFUSION
 
 FAMILIES = {
     "vae": ["model=vae", "model.iw_samples=2", "data.batch_size=16"],
@@ -30,6 +31,8 @@ FAMILIES = {
         "data.image_size=16",
         "data.batch_size=16",
     ],
+    # The U-Net's attention and GroupNorm under autocast, the EMA copy in float32.
+    "diffusion": [*TINY_DIFFUSION, "model.sample_steps=2", "data.batch_size=16"],
 }
 RUN = [
     "trainer=cpu",

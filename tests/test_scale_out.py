@@ -65,6 +65,19 @@ FAMILIES = {
         ["model.width=8", "model.blocks=1", "data.batch_size=4", "data.val_crops=8"],
         4,
     ),
+    "diffusion": (
+        "diffusion_digits",
+        [
+            "data.image_size=16",
+            "data.batch_size=8",
+            "model.base_channels=8",
+            "model.channel_mults=[1,2]",
+            "model.attention_resolutions=[8]",
+            "model.sample_steps=2",
+            "model.eval_samples=16",
+        ],
+        4,
+    ),  # fmt: skip
 }
 # The default suite keeps the DCGAN (manual optimization with two players, which every
 # adversarial family shares); the others, the VAE's 1 -> 2 -> 1 processes included, are `slow`
