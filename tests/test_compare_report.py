@@ -148,6 +148,9 @@ def test_report_from_the_shipped_checkpoints(shipped_report: tuple[Path, str]) -
     assert "21.59 / 0.6423" in page and "SRResNet" in page
     figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
     assert "stylegan_truncation.png" in figures and "vqvae_code_usage.png" in figures
+    assert "Diffusion (zoo:diffusion_digits)" in page and "class_accuracy" in page
+    for name in ("samples", "inpainting", "outpainting", "edit"):
+        assert f"diffusion_{name}.png" in figures, name
     with Image.open(tmp_path / "report" / "figures" / "vqvae_code_usage.png") as chart:
         assert "codes used" in chart.text["Description"]
     # The SR sentence says what was measured (whole images, named), not a fixed text.

@@ -35,6 +35,9 @@ SHIPPED_FOR = {
     "translate": "pix2pix_facades_synth",
     "upscale": "srresnet_photos",
     "project": "stylegan_digits",
+    "inpaint": "diffusion_digits",
+    "outpaint": "diffusion_digits",
+    "edit": "diffusion_digits",
 }
 
 

@@ -43,6 +43,9 @@ class Diffusion(EditMixin, SampleQualityMixin, GenerativeModel):
     monitor: ClassVar[str | None] = "val/fid"
     monitor_mode: ClassVar[str] = "min"
     evaluation_options: ClassVar[frozenset[str]] = frozenset({"guidance", "steps"})
+    # Sampling, editing, evaluation and export use the EMA weights: a shipped model or a
+    # model folder leaves the raw training weights out.
+    training_only: ClassVar[tuple[str, ...]] = ("denoiser",)
 
     def __init__(
         self,

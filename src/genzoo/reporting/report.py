@@ -21,13 +21,16 @@ import torch
 
 from genzoo.errors import ConfigError
 from genzoo.reporting.browser import IMAGE_CHECK, browser_check
+from genzoo.reporting.report_diffusion import diffusion_figures
 from genzoo.reporting.report_sr import LECTURE_SR, evaluated_on, sr_sentence, zoom_panel
 from genzoo.tasks.user_images import validation_batch, validation_items
 from genzoo.utils import figures
 
 log = logging.getLogger("genzoo")
 
-FAMILY_ORDER = ("VAE", "DCGAN", "StyleGAN", "VQVAE", "VQPrior", "Pix2Pix", "CycleGAN")
+FAMILY_ORDER = (
+    "VAE", "DCGAN", "StyleGAN", "VQVAE", "VQPrior", "Pix2Pix", "CycleGAN", "Diffusion",
+)  # fmt: skip
 
 
 @dataclass
@@ -234,6 +237,11 @@ class Report:
             )
         )
 
+    def diffusion(self, ref: str, m: Any, result: dict[str, Any]) -> None:
+        shown = diffusion_figures(m, self.fig("x").parent)
+        keys = ("fid", "kid", "swd", "class_accuracy", "class_entropy", "guidance")
+        self.add(Section(f"Diffusion ({ref})", _metrics_text(result, keys), shown))
+
     # ----- the page ------------------------------------------------------------------------
     def write(self, sources: str) -> Path:
         body = []
@@ -307,6 +315,7 @@ def make_report(
     handlers = {
         "VAE": report.vae, "DCGAN": report.gan, "StyleGAN": report.gan, "VQVAE": report.vqvae,
         "VQPrior": report.prior, "Pix2Pix": report.translation, "CycleGAN": report.translation,
+        "Diffusion": report.diffusion,
     }  # fmt: skip
     sr = {
         {"SRResNetModel": "SRResNet"}.get(f, f): loaded[f]

@@ -10,7 +10,7 @@ from genzoo.zoo import ZOO_DIR, model_card, shipped_names
 
 # The metrics the overview table shows, in this order, where a card has them.
 HEADLINE = (
-    "nll", "bpd", "fid", "kid", "class_entropy", "psnr", "ssim", "psnr_gain", "code_usage",
+    "nll", "bpd", "fid", "kid", "class_accuracy", "class_entropy", "psnr", "ssim", "psnr_gain", "code_usage",
     "nll_bits_per_code", "bpd_bound", "l1_to_truth", "gain_AtoB", "gain_BtoA", "cycle_l1",
 )  # fmt: skip
 
@@ -66,6 +66,13 @@ def card_markdown(card: dict[str, Any]) -> str:
     ]
     if card.get("notes"):
         lines += ["", *(f"- `{key}`: {text}" for key, text in card["notes"].items())]
+    if quick := card.get("quick_check"):
+        lines += [
+            "",
+            f"Quick check (the default test suite; the evaluation above runs in make test-all): "
+            f"`{card['eval_command']} {' '.join(quick['options'])}` measures "
+            f"{headline(quick['metrics'])}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
