@@ -12,8 +12,6 @@ genzoo-eval (about 4 minutes for 1,000 guided 32 px samples on 2 CPU cores; w = 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import tempfile
 import time
@@ -24,16 +22,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from genzoo.config.compose import compose_config  # noqa: E402
-from genzoo.tasks.evaluate import evaluate  # noqa: E402
+from genzoo.reporting.report import evaluate_model  # noqa: E402
 
 KEYS = ("fid", "kid", "class_entropy", "class_accuracy")
 
 
 def measure(run: str, w: float, out: Path) -> dict[str, float]:
-    cfg = compose_config("eval", [f"run={run}", f"guidance={w}", f"out={out}", "device=cpu"])
-    with contextlib.redirect_stdout(io.StringIO()):
-        metrics = evaluate(cfg)["metrics"]
+    metrics = evaluate_model(run, out, {"guidance": str(w)})["metrics"]
     return {key: float(metrics[key]) for key in KEYS if key in metrics}
 
 

@@ -25,14 +25,19 @@ BY_EPOCH = [
     "trainer.check_val_every_n_epoch=1",
 ]
 NO_GRIDS = ["callbacks.image_grid.every_n_steps=0"]
-# A class-conditional diffusion U-Net at 16 px, 8 / 16 channels, a few sampler steps.
+# A diffusion U-Net at 16 px: 8 / 16 channels, one block per resolution, attention at 8 px.
+TINY_UNET = [
+    "model.base_channels=8",
+    "model.channel_mults=[1,2]",
+    "model.num_res_blocks=1",
+    "model.attention_resolutions=[8]",
+]
+# The class-conditional digits recipe on that U-Net, a few sampler steps.
 TINY_DIFFUSION = [
     "experiment=diffusion_digits",
     "data.image_size=16",
     "data.batch_size=32",
-    "model.base_channels=8",
-    "model.channel_mults=[1,2]",
-    "model.attention_resolutions=[8]",
+    *TINY_UNET,
     "model.sample_steps=8",
     "model.guidance=1.0",
 ]

@@ -22,7 +22,7 @@ from genzoo.models.dcgan import DCGAN
 from genzoo.training.train import train
 from genzoo.utils.rng import isolated_rng
 from tests.conftest import free_port
-from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN
+from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN, TINY_UNET
 
 
 def digits(split: str = "val") -> torch.Tensor:
@@ -180,10 +180,7 @@ COLOUR_RUNS = {
         [
             "model=diffusion",
             "trainer=cpu",
-            "model.base_channels=8",
-            "model.channel_mults=[1,2]",
-            "model.num_res_blocks=1",
-            "model.attention_resolutions=[8]",
+            *TINY_UNET,
             "model.sample_steps=2",
             "data.batch_size=8",
             *NO_GRIDS,

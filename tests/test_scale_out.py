@@ -25,6 +25,7 @@ from torch import nn
 from genzoo.callbacks.rank_agreement import disagreeing, fingerprint
 from genzoo.utils.distributed import IN_PLACE_NUMEL, average_gradients, decorrelate_rng
 from tests.conftest import BIN, free_port, run_cli, tiny_first_stage
+from tests.presets import TINY_UNET
 
 COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
 
@@ -70,9 +71,7 @@ FAMILIES = {
         [
             "data.image_size=16",
             "data.batch_size=8",
-            "model.base_channels=8",
-            "model.channel_mults=[1,2]",
-            "model.attention_resolutions=[8]",
+            *TINY_UNET,
             "model.sample_steps=2",
             "model.eval_samples=16",
         ],

@@ -238,7 +238,7 @@ class Report:
         )
 
     def diffusion(self, ref: str, m: Any, result: dict[str, Any]) -> None:
-        shown = diffusion_figures(m, self.fig("x").parent)
+        shown = diffusion_figures(m, self.output / "figures")
         keys = ("fid", "kid", "swd", "class_accuracy", "class_entropy", "guidance")
         self.add(Section(f"Diffusion ({ref})", _metrics_text(result, keys), shown))
 

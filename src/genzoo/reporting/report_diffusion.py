@@ -21,7 +21,7 @@ SHOWN = 8  # held-out images per panel
 
 
 def diffusion_figures(m: Any, fig: Path) -> list[tuple[str, str]]:
-    """Draws the section's figures into `fig`'s folder; returns (file, caption) pairs."""
+    """Draws the section's figures into the folder `fig`; returns (file, caption) pairs."""
     steps = {"steps": PANEL_STEPS}
     conditional = bool(m.module.num_classes)
     n = 2 * m.module.num_classes if conditional else 16
@@ -34,7 +34,8 @@ def diffusion_figures(m: Any, fig: Path) -> list[tuple[str, str]]:
             + (f", guidance {m.module.guidance:g}, one class per column)" if conditional else ")"),
         )
     ]
-    x = validation_batch(m.meta, SHOWN)["image"]
+    held_out = validation_batch(m.meta, SHOWN)
+    x = held_out["image"]
     size = x.shape[-1]
     mask = torch.zeros_like(x[:1, :1])
     mask[..., size // 2 :, :] = 1  # the bottom half, painted anew
@@ -56,7 +57,7 @@ def diffusion_figures(m: Any, fig: Path) -> list[tuple[str, str]]:
         ("diffusion_outpainting.png", "held out | extended to the right"),
     ]
     if conditional:
-        target = (validation_batch(m.meta, SHOWN)["label"] + 1) % m.module.num_classes
+        target = (held_out["label"] + 1) % m.module.num_classes
         edited = m.edit(x, strength=0.6, label=target, **steps)
         figures.panel(
             [("held out", x), ("edited to the next class", edited)],

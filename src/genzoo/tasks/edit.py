@@ -46,11 +46,10 @@ OPTION_RULES: dict[str, Rule] = {
 }
 
 
-def mask_for(
-    cfg: DictConfig, height: int, width: int, png: torch.Tensor | None = None
-) -> torch.Tensor:
-    """The (1, 1, H, W) mask of mask=<png> (white: paint; `png` as read_mask_png read it) or
-    box=[x0,y0,x1,y1] (pixels, the ends excluded), for an image of height x width."""
+def mask_for(cfg: DictConfig, height: int, width: int, png: torch.Tensor | None) -> torch.Tensor:
+    """The (1, 1, H, W) mask of mask=<png> (white: paint; `png` is that file as read_mask_png
+    read it, None with box=) or box=[x0,y0,x1,y1] (pixels, the ends excluded), for an image of
+    height x width."""
     if (cfg.mask is None) == (cfg.box is None):
         raise ConfigError(
             "op=inpaint needs one of mask=<png, white where to paint> or box=[x0,y0,x1,y1]"
@@ -66,7 +65,8 @@ def mask_for(
         mask[..., y0:y1, x0:x1] = 1
         return mask
     path = Path(str(cfg.mask)).expanduser()
-    grey = read_mask_png(path) if png is None else png
+    assert png is not None, "edit() reads mask= once and passes it"
+    grey = png
     if grey.shape[-2:] != (height, width):
         raise EditInputError(
             f"mask={path} is {grey.shape[-1]}x{grey.shape[-2]} pixels and the image "
