@@ -7,7 +7,11 @@ import diffusers  # a dev dependency (pyproject.toml): its absence is a failure,
 import pytest
 import torch
 
-from genzoo.networks.diffusion_sampling import run_sampler, sampling_timesteps
+from genzoo.networks.diffusion_sampling import (
+    harmonized_x0_and_eps,
+    run_sampler,
+    sampling_timesteps,
+)
 from genzoo.networks.noise_schedule import NoiseSchedule
 
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
@@ -131,3 +135,31 @@ def test_ddim_at_eta_one_from_pure_noise_stays_finite() -> None:
     schedule = NoiseSchedule(1000, "cosine", "v", zero_terminal_snr=True)
     out = run_sampler(_fake_network, schedule, x, noise=_noise_source(2), steps=10, eta=1.0)
     assert torch.isfinite(out).all()
+
+
+def _blurring_network(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """A fake denoiser whose output at a pixel depends on its neighbours, as a U-Net's does."""
+    return 0.5 * torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+
+
+def test_reconstruction_guidance_pulls_x0_toward_the_kept_pixels() -> None:
+    """Weight 0 is the plain prediction; a small weight lowers x_0's error on the kept pixels,
+    changes the painted ones through the network, and keeps x_t = add_noise(x_0, eps)."""
+    schedule = NoiseSchedule(1000, "cosine", "eps")
+    gen = torch.Generator().manual_seed(3)
+    known = torch.rand(2, 1, 8, 8, generator=gen, dtype=torch.float64) * 2 - 1
+    x_t = torch.randn(2, 1, 8, 8, generator=gen, dtype=torch.float64)
+    mask = torch.zeros(2, 1, 8, 8, dtype=torch.float64)
+    mask[..., 4:, :] = 1
+    t = torch.full((2,), 300)
+    plain = schedule.x0_and_eps(_blurring_network(x_t, t), x_t, t, clip=False)
+    same = harmonized_x0_and_eps(_blurring_network, schedule, x_t, t, known, mask, 0.0, False)
+    torch.testing.assert_close(same, plain)
+    x0, eps = harmonized_x0_and_eps(_blurring_network, schedule, x_t, t, known, mask, 0.5, False)
+
+    def kept_error(x: torch.Tensor) -> float:
+        return float(((1 - mask) * (x - known) ** 2).sum())
+
+    assert kept_error(x0) < 0.9 * kept_error(plain[0])
+    assert not torch.allclose(mask * x0, mask * plain[0])
+    torch.testing.assert_close(schedule.add_noise(x0, t, eps), x_t)

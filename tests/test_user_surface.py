@@ -234,6 +234,7 @@ BAD_OPTIONS = {
         "label": "label=-1",
         "seed": "seed=abc",
         "resample": "resample=0",
+        "harmonize": "harmonize=-1",
         "guidance": "guidance=-1",
         "steps": "steps=0",
         "sampler": "sampler=euler",

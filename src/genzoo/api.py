@@ -190,7 +190,8 @@ class Model:
 
     def inpaint(self, images: ImageInput, mask: Any, **options: Any) -> torch.Tensor:
         """Diffusion: the region where `mask` is 1 painted anew (RePaint), the rest kept
-        exactly; options: label, seed, resample, guidance, steps, sampler, eta."""
+        exactly; options: label, seed, resample, harmonize, guidance, steps, sampler,
+        eta."""
         self._require("inpaint")
         x, single = self._images(images, fixed_size=False)
         return _unbatch(cast(Any, self.module).inpaint(x, torch.as_tensor(mask), **options), single)

@@ -74,6 +74,33 @@ def ddpm_step(
     return mean + variance.clamp(min=1e-20).sqrt() * noise(tuple(x0.shape))
 
 
+def harmonized_x0_and_eps(
+    denoise: Denoise,
+    schedule: NoiseSchedule,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    known: torch.Tensor,
+    mask: torch.Tensor,
+    weight: float,
+    clip: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_0, eps) at x_t with reconstruction guidance (Ho et al. 2022, Video Diffusion Models,
+    eq. 7): the predicted x_0 moved by `weight` sqrt(alpha_bar) / 2 down the gradient, taken
+    through the network, of its squared error on the kept pixels. Replacement alone tells the
+    painted region nothing about the kept one until the network looks at both; the gradient
+    does, at the cost of a backward pass a step."""
+    with torch.enable_grad():
+        x_in = x.detach().requires_grad_(True)
+        x0, _ = schedule.x0_and_eps(denoise(x_in, t), x_in, t, clip=False)
+        error = ((1 - mask) * (x0 - known) ** 2).sum()
+        (gradient,) = torch.autograd.grad(error, x_in)
+    a = schedule._at(t, x)
+    x0 = x0.detach() - weight * a.sqrt() / 2 * gradient
+    if clip:
+        x0 = x0.clamp(-1, 1)
+    return x0, (x - a.sqrt() * x0) / (1 - a).sqrt()
+
+
 def run_sampler(
     denoise: Denoise,
     schedule: NoiseSchedule,
@@ -88,6 +115,7 @@ def run_sampler(
     known: torch.Tensor | None = None,
     mask: torch.Tensor | None = None,
     resample: int = 1,
+    harmonize: float = 0.0,
     trajectory: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """From x at the first timestep (at or below `start`, SDEdit) down to x_0.
@@ -95,7 +123,8 @@ def run_sampler(
     With `known` and `mask` (1 where to generate, 0 where the image is kept), the kept region
     is put back, noised to each step's level, before every step, and each step is repeated
     `resample` times by noising its result back up (RePaint); the kept pixels of the result
-    are `known`'s exactly. `trajectory` collects the predicted x_0 at each step.
+    are `known`'s exactly; `harmonize` > 0 adds reconstruction guidance of that weight
+    (`harmonized_x0_and_eps`). `trajectory` collects the predicted x_0 at each step.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler} is not known: use {', '.join(SAMPLERS)}")
@@ -110,7 +139,12 @@ def run_sampler(
             if known is not None and mask is not None:
                 kept = schedule.add_noise(known, t, noise(tuple(known.shape)))
                 x = mask * x + (1 - mask) * kept
-            x0, eps = schedule.x0_and_eps(denoise(x, t), x, t, clip)
+            if known is not None and mask is not None and harmonize > 0:
+                x0, eps = harmonized_x0_and_eps(
+                    denoise, schedule, x, t, known, mask, harmonize, clip
+                )
+            else:
+                x0, eps = schedule.x0_and_eps(denoise(x, t), x, t, clip)
             if sampler == "ddim":
                 x_prev = ddim_step(schedule, x0, eps, t, t_prev, eta, noise)
             else:

@@ -42,6 +42,7 @@ OPTION_RULES: dict[str, Rule] = {
     "label": optional(integer(0)),
     "seed": integer(),
     "resample": integer(1),
+    "harmonize": number(0),
     **DIFFUSION_SAMPLING_RULES,
 }
 
@@ -95,6 +96,7 @@ def edit(cfg: DictConfig) -> dict[str, str]:
     )
     model: Any = loaded  # a Diffusion: inpaint, outpaint and edit (models/diffusion_edits.py)
     options: dict[str, Any] = {"seed": int(cfg.seed), **diffusion_sampling_options(cfg)}
+    painting = {"resample": int(cfg.resample), "harmonize": float(cfg.harmonize)}
     if cfg.label is not None:
         options["label"] = int(cfg.label)
     if "label" in options and not 0 <= int(options["label"]) < max(1, model.num_classes):
@@ -109,10 +111,10 @@ def edit(cfg: DictConfig) -> dict[str, str]:
         if cfg.op == "inpaint":
             height, width = x.shape[-2:]
             mask = mask_for(cfg, height, width, png=png).to(x.device)
-            return model.inpaint(x, mask, resample=int(cfg.resample), **options)
+            return model.inpaint(x, mask, **painting, **options)
         if cfg.op == "outpaint":
             sides = {side: int(cfg[side]) for side in ("left", "right", "top", "bottom")}
-            return model.outpaint(x, **sides, resample=int(cfg.resample), **options)
+            return model.outpaint(x, **sides, **painting, **options)
         return model.edit(x, strength=float(cfg.strength), **options)
 
     channels = int(model.hparams["image_channels"])
