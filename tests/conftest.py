@@ -186,6 +186,38 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     return _make
 
 
+# The README's report command (docs: "genzoo-report output=report/"): the shipped-set report is
+# the suite's costliest single command, so it runs once for every test that reads it.
+SHIPPED_REPORT_COMMAND = ("genzoo-report", "output=report/")
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this pytest run that every xdist worker sees (the workers' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def shipped_report(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """SHIPPED_REPORT_COMMAND on the shipped checkpoints, run by the first worker that asks, in
+    a folder of its own; the others read its result: (that folder, the command's result)."""
+    from filelock import FileLock  # torch's own dependency
+
+    shared = _shared_folder(tmp_path_factory)
+    cwd, record = shared / "shipped_report", shared / "shipped_report.json"
+    with FileLock(str(shared / "shipped_report.lock")):
+        if not record.exists():
+            cwd.mkdir()
+            result = run_cli(*SHIPPED_REPORT_COMMAND, cwd=cwd, timeout=600)
+            reply = {"returncode": result.returncode, "stdout": result.stdout,
+                     "stderr": result.stderr}  # fmt: skip
+            record.write_text(json.dumps(reply))
+    reply = json.loads(record.read_text())
+    return cwd, subprocess.CompletedProcess(list(SHIPPED_REPORT_COMMAND), **reply)
+
+
 @pytest.fixture(scope="session")
 def fake_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MNIST, Fashion-MNIST, CIFAR-10, CelebA and an image folder in their real formats."""

@@ -130,17 +130,10 @@ def _table(markdown: str) -> dict[str, dict[str, str]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def shipped_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """genzoo-report from the shipped checkpoints: (its working folder, its console output)."""
-    cwd = tmp_path_factory.mktemp("report")
-    result = run_cli("genzoo-report", "output=report", cwd=cwd, timeout=600)
+def test_report_from_the_shipped_checkpoints(shipped_report) -> None:
+    """The shipped-set report (conftest.shipped_report: the README's command, run once)."""
+    tmp_path, result = shipped_report
     assert result.returncode == 0, result.stderr[-3000:]
-    return cwd, result.stderr
-
-
-def test_report_from_the_shipped_checkpoints(shipped_report: tuple[Path, str]) -> None:
-    tmp_path, _ = shipped_report
     page = (tmp_path / "report" / "report.html").read_text()
     for heading in ["Super-resolution x4", "VAE (zoo:vae_digits)", "StyleGAN (zoo:stylegan_digits)",
                     "VQ-VAE prior", "Pix2Pix", "CycleGAN"]:  # fmt: skip
@@ -170,8 +163,9 @@ def test_a_run_directorys_first_validation_items_ignore_the_loaders_batch_size()
 
 
 @pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)
-def test_report_renders_in_chromium(shipped_report: tuple[Path, str]) -> None:
-    tmp_path, console = shipped_report
+def test_report_renders_in_chromium(shipped_report) -> None:
+    tmp_path, result = shipped_report
+    console = result.stderr
     figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
     shot = tmp_path / "report" / "report_first_screen.png"
     with Image.open(shot) as image:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from genzoo.config.command_line import check_command_line, overrides_of
 from genzoo.data.kinds import EMBEDDED, check_model_fits_data
-from tests.conftest import compose_train, run_cli
+from tests.conftest import SHIPPED_REPORT_COMMAND, compose_train, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -222,19 +222,31 @@ def test_a_part_runs_once_only_where_an_earlier_part_ran_its_commands_in_order()
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_readme_command_block_runs(case: str, tmp_path: Path) -> None:
+def test_readme_command_block_runs(
+    case: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Each README / docs command that runs here, shrunk to a few batches, exits 0 without a
-    traceback; commands that share a run run in the block's order, in one folder."""
+    traceback; commands that share a run run in the block's order, in one folder. The
+    shipped-set report, alone in its part, is conftest.shipped_report's run of the same command
+    in a folder of its own (tests/test_compare_report.py reads what it wrote)."""
     _user_images(tmp_path)
     for line in CASES[case]:
         command, *args = shlex.split(line)
         if not _runs_here(command, args):
             _check_only(command, args)
             continue
-        result = run_cli(command, *_shrunk(command, args), cwd=tmp_path, timeout=600)
+        if CASES[case] == [shlex.join(SHIPPED_REPORT_COMMAND)]:
+            _, result = request.getfixturevalue("shipped_report")
+        else:
+            result = run_cli(command, *_shrunk(command, args), cwd=tmp_path, timeout=600)
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{line}\n{output[-3000:]}"
         assert "Traceback" not in output, line
+
+
+def test_the_shipped_report_fixture_runs_a_readme_command() -> None:
+    """conftest.shipped_report stands in for one README case: the command is the README's."""
+    assert [shlex.join(SHIPPED_REPORT_COMMAND)] in CASES.values()
 
 
 def test_the_readme_has_command_blocks_that_run_here() -> None:
