@@ -237,3 +237,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{len(skipped)} browser tests skipped, Chromium is not installed ({names}): "
             "apt-get install -y chromium (as root), then make test"
         )
+
+
+def digit_quality(model, n: int = 300) -> dict[str, float]:
+    """FID / KID / SWD / class entropy of n samples against the held-out digits."""
+    size = int(model.hparams.image_size)  # SWD compares images of one size
+    from genzoo.data.embedded import DigitsDataModule
+    from genzoo.metrics.generation import SampleQuality
+
+    data = DigitsDataModule(image_size=size)
+    data.setup()
+    quality = SampleQuality("digits", image_size=size, channels=1)
+    for batch in data.val_dataloader():
+        quality.update(batch["image"], real=True)
+    quality.update(model.sample(n, seed=99), real=False)
+    return quality.compute()

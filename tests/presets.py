@@ -41,3 +41,14 @@ TINY_DIFFUSION = [
     "model.sample_steps=8",
     "model.guidance=1.0",
 ]
+# A ProGAN grown 4 -> 8 -> 16 px: 32 / 16 / 8 channels, a 40-image first phase, 160-image fades.
+TINY_PROGAN = [
+    "model=progan",
+    "model.latent_dim=16",
+    "model.channel_base=128",
+    "model.channel_max=32",
+    "model.stable_images=40",
+    "model.fade_images=160",
+    "data.image_size=16",
+    "data.batch_size=16",
+]

@@ -20,6 +20,7 @@ FAMILIES = {
     "vae_digits": ["decoder"],
     "dcgan_digits": ["generator"],
     "stylegan_digits": ["generator"],
+    "progan_digits": ["generator"],
     "vqvae_digits": ["decoder"],
     "vqvae_prior_digits": ["decoder"],
     "pix2pix_facades_synth": ["AtoB"],

@@ -11,13 +11,11 @@ import torch
 from hydra.utils import instantiate
 
 from genzoo.callbacks.nan_guard import NonFiniteLossError
-from genzoo.data.embedded import DigitsDataModule
-from genzoo.metrics.generation import SampleQuality
 from genzoo.models.dcgan import DCGAN
 from genzoo.models.loading import load_model
 from genzoo.tasks.sample import sample as run_sample
 from genzoo.training.train import train
-from tests.conftest import sample_cfg
+from tests.conftest import digit_quality, sample_cfg
 from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN, TINY_STYLEGAN
 
 SHORT = [
@@ -28,17 +26,6 @@ SHORT = [
     *NO_GRIDS,
     *BY_EPOCH,
 ]
-
-
-def digit_quality(model, n: int = 300) -> dict[str, float]:
-    size = int(model.hparams.image_size)  # SWD compares images of one size
-    data = DigitsDataModule(image_size=size)
-    data.setup()
-    quality = SampleQuality("digits", image_size=size, channels=1)
-    for batch in data.val_dataloader():
-        quality.update(batch["image"], real=True)
-    quality.update(model.sample(n, seed=99), real=False)
-    return quality.compute()
 
 
 @pytest.mark.parametrize(

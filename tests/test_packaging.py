@@ -13,6 +13,11 @@ from dockerfile_parse import DockerfileParser
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The wheel's budget: 60 MB, the shipped checkpoints included (16-bit weights where a card's
+# metrics do not move, docs/zoo.md).
+WHEEL_BUDGET_BYTES = 60e6
+
+
 def test_wheel_ships_configs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     build = subprocess.run(
         [
@@ -42,7 +47,7 @@ def test_wheel_ships_configs_and_runs_outside_the_checkout(tmp_path: Path) -> No
     for recipe in ZOO_RECIPES:  # the shipped checkpoints and their cards
         for suffix in (".ckpt", ".json", ".md"):
             assert f"genzoo/zoo/{recipe.name}{suffix}" in names
-    assert wheel.stat().st_size <= 30e6
+    assert wheel.stat().st_size <= WHEEL_BUDGET_BYTES
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from genzoo.training.train import train
-from tests.presets import TINY_DIFFUSION
+from tests.presets import TINY_DIFFUSION, TINY_PROGAN
 
 FAMILIES = {
     "vae": ["model=vae", "model.iw_samples=2", "data.batch_size=16"],
@@ -31,6 +31,8 @@ FAMILIES = {
         "data.image_size=16",
         "data.batch_size=16",
     ],
+    # Grows from 4 px: the first phase and the first fade within the three batches.
+    "progan": [*TINY_PROGAN, "model.stable_images=16"],
     # The U-Net's attention and GroupNorm under autocast, the EMA copy in float32.
     "diffusion": [*TINY_DIFFUSION, "model.sample_steps=2", "data.batch_size=16"],
 }

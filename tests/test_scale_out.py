@@ -25,7 +25,7 @@ from torch import nn
 from genzoo.callbacks.rank_agreement import disagreeing, fingerprint
 from genzoo.utils.distributed import IN_PLACE_NUMEL, average_gradients, decorrelate_rng
 from tests.conftest import BIN, free_port, run_cli, tiny_first_stage
-from tests.presets import TINY_UNET
+from tests.presets import TINY_PROGAN, TINY_UNET
 
 COMMON = ["logger=csv", "callbacks.progress_bar=null", "callbacks.image_grid.every_n_steps=0"]
 
@@ -64,6 +64,12 @@ FAMILIES = {
     "cyclegan": (
         "cyclegan_photos",
         ["model.width=8", "model.blocks=1", "data.batch_size=4", "data.val_crops=8"],
+        4,
+    ),
+    # 128 images a batch over both processes: the run grows to 8 px and starts its fade to 16.
+    "progan": (
+        "progan_digits",
+        [*TINY_PROGAN[1:], "model.eval_samples=48", "model.stable_images=128"],
         4,
     ),
     "diffusion": (

@@ -164,6 +164,7 @@ BAD_OPTIONS = {
         "temperature": "temperature=0",
         "top_k": "top_k=0",
         "top_p": "top_p=2",
+        "resolution": "resolution=2",
         "reconstruct": "reconstruct=[1]",
         "interpolate": "interpolate=yes please",
         "interpolation_steps": "interpolation_steps=1",
@@ -565,6 +566,7 @@ API_SAMPLING = {
     "temperature": ("vae_digits", 0, 0.8),
     "top_k": ("vqvae_prior_digits", 0, 5),
     "top_p": ("vqvae_prior_digits", 2, 0.9),
+    "resolution": ("progan_digits", 2, 16),
     # No diffusion model ships yet: a tiny untrained one behind the same API.
     "guidance": ("tiny diffusion", -1, 2.0),
     "steps": ("tiny diffusion", 0, 3),
@@ -601,10 +603,12 @@ def test_the_python_api_checks_every_sampling_option_as_genzoo_sample() -> None:
 
 def _model_classes(base: type) -> list[type]:
     import importlib
+    import pkgutil
 
-    for family in ("vae", "dcgan", "stylegan", "vqvae", "vqvae_prior", "pix2pix", "cyclegan",
-                   "srresnet", "srgan", "diffusion"):  # fmt: skip
-        importlib.import_module(f"genzoo.models.{family}")
+    import genzoo.models
+
+    for module in pkgutil.iter_modules(genzoo.models.__path__):  # every family, new ones too
+        importlib.import_module(f"genzoo.models.{module.name}")
     found, todo = [], [base]
     while todo:
         cls = todo.pop()

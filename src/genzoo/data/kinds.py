@@ -22,7 +22,7 @@ LR_HR = "low- and high-resolution pairs"  # {'lr', 'hr'}
 KINDS = (IMAGES, ALIGNED, UNPAIRED, LR_HR)
 
 # Data configs that need no download, named first in suggestions.
-EMBEDDED = ("digits", "photos", "facades_synth", "photos_warm", "sr_photos")
+EMBEDDED = ("digits", "stacked_digits", "photos", "facades_synth", "photos_warm", "sr_photos")
 # Data configs that only hold held-out images (benchmarks): genzoo-eval data=..., not training.
 EVAL_ONLY = ("set5", "set14", "bsd100", "urban100")
 

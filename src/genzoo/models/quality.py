@@ -105,7 +105,11 @@ class SampleQualityMixin:
         first, last = rank * share, min(n, (rank + 1) * share)
         for start in range(first, last, batch):
             count = min(batch, last - start)
-            quality.update(self.sample(count, seed=seed + start), real=False)  # type: ignore[attr-defined]
+            quality.update(self.quality_samples(count, seed + start), real=False)
+
+    def quality_samples(self, n: int, seed: int) -> torch.Tensor:
+        """The generated images the metrics compare with the held-out ones."""
+        return self.sample(n, seed=seed)  # type: ignore[attr-defined]
 
     # ----- genzoo-eval ----------------------------------------------------------------
     @torch.no_grad()

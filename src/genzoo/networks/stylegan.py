@@ -267,6 +267,23 @@ class StyleGenerator(nn.Module):
         return self.synthesis(self.broadcast(self.mapping(z)), noise_mode)
 
 
+def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
+    """Appends the mean over features of the stddev within groups of `group_size` samples
+    (ProGAN sec. 3). The official code asserts that the batch divides into groups; here a
+    batch smaller than a group is one group, and any other batch must divide."""
+    b, c, h, w = x.shape
+    group = min(group_size, b)
+    if b % group:
+        raise ValueError(
+            f"the discriminator's minibatch-stddev layer compares groups of {group} images, "
+            f"but got a batch of {b}: use a data.batch_size divisible by {group}"
+        )
+    y = x.view(group, -1, c, h, w)
+    std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B / group,)
+    std = std.view(1, -1, 1, 1, 1).expand(group, -1, 1, h, w).reshape(b, 1, h, w)
+    return torch.cat([x, std], dim=1)
+
+
 class DiscriminatorBlock(nn.Module):
     """Two 3x3 convs then downsample, plus a 1x1 skip; the sum is scaled by 1/sqrt(2)."""
 
@@ -306,20 +323,7 @@ class StyleDiscriminator(nn.Module):
         self.out = EqualLinear(ch[-1], 1)
 
     def minibatch_stddev(self, x: torch.Tensor) -> torch.Tensor:
-        """Appends the mean over features of the stddev within groups of `mbstd_group` samples
-        (ProGAN sec. 3). The official code asserts that the batch divides into groups; here a
-        batch smaller than a group is one group, and any other batch must divide."""
-        b, c, h, w = x.shape
-        group = min(self.mbstd_group, b)
-        if b % group:
-            raise ValueError(
-                f"the discriminator's minibatch-stddev layer compares groups of {group} images, "
-                f"but got a batch of {b}: use a data.batch_size divisible by {group}"
-            )
-        y = x.view(group, -1, c, h, w)
-        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B / group,)
-        std = std.view(1, -1, 1, 1, 1).expand(group, -1, 1, h, w).reshape(b, 1, h, w)
-        return torch.cat([x, std], dim=1)
+        return minibatch_stddev(x, self.mbstd_group)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.blocks(self.from_rgb(x))  # (B, C, 4, 4)

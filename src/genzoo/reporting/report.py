@@ -29,7 +29,8 @@ from genzoo.utils import figures
 log = logging.getLogger("genzoo")
 
 FAMILY_ORDER = (
-    "VAE", "DCGAN", "StyleGAN", "VQVAE", "VQPrior", "Pix2Pix", "CycleGAN", "Diffusion",
+    "VAE", "DCGAN", "StyleGAN", "ProGAN", "VQVAE", "VQPrior", "Pix2Pix", "CycleGAN",
+    "Diffusion",
 )  # fmt: skip
 
 
@@ -120,6 +121,15 @@ class Report:
             (f"{name}_samples.png", "samples (EMA generator)"),
             (f"{name}_interpolations.png", "interpolations"),
         ]
+        if m.family == "ProGAN":
+            levels = m.module.max_level + 1
+            figures.grid(
+                m.module.growing_strip([0, 1, 2, 3]), self.fig("progan_growing.png"),
+                "ProGAN: one latent per row at 4, 8, 16, ... px", levels,
+            )  # fmt: skip
+            shown.append(
+                ("progan_growing.png", "the same latent at each resolution it grew through")
+            )
         if "style_mix" in m.capabilities:
             layers = m.module.style_layers
             mix = m.style_mix([1, 2, 3], [4, 5, 6, 7], (0, layers // 2))
@@ -313,7 +323,8 @@ def make_report(
     if unknown:
         raise ConfigError(f"genzoo-report has no section for {', '.join(unknown)}")
     handlers = {
-        "VAE": report.vae, "DCGAN": report.gan, "StyleGAN": report.gan, "VQVAE": report.vqvae,
+        "VAE": report.vae, "DCGAN": report.gan, "StyleGAN": report.gan, "ProGAN": report.gan,
+        "VQVAE": report.vqvae,
         "VQPrior": report.prior, "Pix2Pix": report.translation, "CycleGAN": report.translation,
         "Diffusion": report.diffusion,
     }  # fmt: skip

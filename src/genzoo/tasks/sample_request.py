@@ -54,6 +54,7 @@ OPTION_RULES: dict[str, Rule] = {
     "temperature": number(0, above=True),
     "top_k": optional(integer(1)),
     "top_p": optional(number(0, 1, above=True)),
+    "resolution": optional(integer(4)),
     **DIFFUSION_SAMPLING_RULES,
     "reconstruct": optional(text),
     "interpolate": boolean,
@@ -135,6 +136,7 @@ OPTION_TAGS = {
     "steps": "steps",
     "sampler": "",
     "eta": "eta",
+    "resolution": "px",
 }
 
 
@@ -152,6 +154,8 @@ def given_options(cfg: DictConfig) -> dict[str, Any]:
         options["top_k"] = int(cfg.top_k)
     if cfg.top_p is not None:
         options["top_p"] = float(cfg.top_p)
+    if cfg.get("resolution") is not None:
+        options["resolution"] = int(cfg.resolution)
     return {**options, **diffusion_sampling_options(cfg)}
 
 

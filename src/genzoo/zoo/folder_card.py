@@ -17,6 +17,10 @@ PAPERS = {
     "VAE": ("Auto-Encoding Variational Bayes", "1312.6114"),
     "DCGAN": ("Unsupervised Representation Learning with Deep Convolutional GANs", "1511.06434"),
     "StyleGAN": ("Analyzing and Improving the Image Quality of StyleGAN", "1912.04958"),
+    "ProGAN": (
+        "Progressive Growing of GANs for Improved Quality, Stability, and Variation",
+        "1710.10196",
+    ),
     "VQVAE": ("Neural Discrete Representation Learning", "1711.00937"),
     "VQVAEPrior": ("Generating Diverse High-Fidelity Images with VQ-VAE-2", "1906.00446"),
     "Pix2Pix": ("Image-to-Image Translation with Conditional Adversarial Networks", "1611.07004"),
