@@ -14,6 +14,7 @@ from PIL import Image
 
 from genzoo.data.stacked_digits import StackedDigitsDataModule
 from genzoo.metrics.digit_classifier import load_digit_classifier
+from genzoo.metrics.diversity import mean_pair_ms_ssim
 from genzoo.metrics.modes import mode_coverage, stacked_modes
 from genzoo.models.base import CapabilityError
 from genzoo.models.growth import growth_at, images_to_grow
@@ -235,3 +236,13 @@ def test_genzoo_sample_draws_at_a_resolution_the_model_holds(tmp_path: Path) -> 
     assert refused.returncode == 2
     message = refused.stderr.strip().splitlines()
     assert len(message) == 1 and "resolution=12" in message[0] and "4, 8, 16, 32" in message[0]
+
+
+def test_pairs_of_one_image_score_ms_ssim_one_and_distinct_digits_less() -> None:
+    data = StackedDigitsDataModule(train_images=64)
+    data.setup()
+    digits = data.train_set.images[:64]  # (64, 1, 32, 32) grey digits
+    assert mean_pair_ms_ssim(digits[:1].repeat(8, 1, 1, 1)) == pytest.approx(1.0, abs=1e-5)
+    assert mean_pair_ms_ssim(digits) < 0.6
+    with pytest.raises(ValueError, match="at least two images"):
+        mean_pair_ms_ssim(digits[:1])

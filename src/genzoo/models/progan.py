@@ -12,7 +12,7 @@ and alpha with both optimizers' state and the EMA.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -24,10 +24,12 @@ from genzoo.losses.adversarial import (
     generator_loss,
 )
 from genzoo.losses.penalties import gradient_penalty
+from genzoo.metrics.diversity import mean_pair_ms_ssim
 from genzoo.models.base import CapabilityError, OptimizerFactory, seeded_latents, slerp_latents
 from genzoo.models.gan import GANModel, to_signed, to_unit
 from genzoo.models.growth import Growth, growth_at, images_to_grow
 from genzoo.models.panels import Panel
+from genzoo.models.quality import EVALUATION_SEED, held_out_images
 from genzoo.networks.deploy import ExportPart, InputSpec
 from genzoo.networks.progan import GrownGenerator, ProDiscriminator, ProGenerator
 
@@ -239,6 +241,23 @@ class ProGAN(GANModel):
         if images.shape[-1] == self.image_size:
             return images
         return F.interpolate(images, size=self.image_size, mode="nearest")
+
+    def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """FID / KID / SWD (models/quality.py), and the paper's diversity check: the mean
+        MS-SSIM of 500 random pairs of samples beside that of the held-out images' pairs."""
+        result = self.quality_evaluate(dataloader)
+        real = torch.cat([held_out_images(batch) for batch in dataloader])
+        fakes = self.quality_samples(min(self.eval_samples, 1000), EVALUATION_SEED)
+        result["ms_ssim_samples"] = mean_pair_ms_ssim(fakes.cpu())
+        result["ms_ssim_real"] = mean_pair_ms_ssim(real.cpu())
+        return result
+
+    def metric_notes(self) -> dict[str, str]:
+        return {
+            **super().metric_notes(),
+            "ms_ssim": "mean MS-SSIM of 500 random pairs (samples, held-out images); "
+            "lower: more diverse (metrics/diversity.py)",
+        }
 
     @torch.no_grad()
     def interpolate(
