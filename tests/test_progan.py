@@ -117,6 +117,8 @@ def test_reals_are_averaged_down_and_faded_like_the_generators_output() -> None:
 def test_sampling_follows_the_growth_and_any_resolution_it_holds() -> None:
     model = tiny_progan().eval()
     assert model.sample(2).shape[-1] == 4  # nothing shown yet: 4 px
+    with pytest.raises(CapabilityError, match="resolution=8 .*grown through: use one of 4 "):
+        model.sample(2, resolution=8)  # built, not trained yet
     model.images_seen.fill_(model.images_to_grow())
     model._images = None
     assert model.sample(2).shape[-1] == 16

@@ -206,15 +206,20 @@ class ProGAN(GANModel):
         yield loss
 
     # ----- the contract ----------------------------------------------------------------
+    def grown_resolutions(self) -> list[int]:
+        """4, 8, ... up to the resolution the run has reached (the one fading in included):
+        the levels above it hold untrained weights."""
+        return [4 * 2**k for k in range(self.growth().level + 1)]
+
     def _level_for(self, resolution: int | None) -> tuple[int, float]:
         if resolution is None:
             growth = self.growth()
             return growth.level, growth.alpha
-        sizes = [4 * 2**k for k in range(self.max_level + 1)]
+        sizes = self.grown_resolutions()
         if resolution not in sizes:
             raise CapabilityError(
-                f"resolution={resolution} is not one this ProGAN holds: use one of "
-                f"{', '.join(map(str, sizes))}"
+                f"resolution={resolution} is not one this ProGAN has grown through: use one "
+                f"of {', '.join(map(str, sizes))} (it is built up to {self.image_size} px)"
             )
         return sizes.index(resolution), 1.0
 
@@ -229,7 +234,7 @@ class ProGAN(GANModel):
         **kwargs: Any,
     ) -> torch.Tensor:
         """n images in [0, 1] at the resolution the run has grown to (or `resolution`, one of
-        4, 8, ..., image_size, through that level's toRGB); one image per seed of `seeds`."""
+        `grown_resolutions()`, through that level's toRGB); one image per seed of `seeds`."""
         level, alpha = self._level_for(resolution)
         z = seeded_latents(self.latent_dim, n, seed, seeds, self.device)
         return to_unit(self.generator_ema(z * temperature, level, alpha))
@@ -271,12 +276,12 @@ class ProGAN(GANModel):
 
     @torch.no_grad()
     def growing_strip(self, seeds: list[int]) -> torch.Tensor:
-        """(len(seeds) * levels, C, image_size, image_size): each seed's image at 4, 8, ...,
-        image_size px (each level's own toRGB, enlarged by nearest neighbours), row by row."""
+        """(len(seeds) * levels, C, image_size, image_size): each seed's image at every grown
+        resolution (each level's own toRGB, enlarged by nearest neighbours), row by row."""
         rows = []
         for seed in seeds:
-            for level in range(self.max_level + 1):
-                image = self.sample(1, seeds=[seed], resolution=4 * 2**level)
+            for resolution in self.grown_resolutions():
+                image = self.sample(1, seeds=[seed], resolution=resolution)
                 rows.append(F.interpolate(image, size=self.image_size, mode="nearest"))
         return torch.cat(rows)
 
@@ -284,9 +289,9 @@ class ProGAN(GANModel):
         from torchvision.utils import make_grid
 
         strip = self.growing_strip([0, 1, 2, 3])
-        grid = make_grid(strip.cpu(), nrow=self.max_level + 1, padding=2, pad_value=1.0)
-        sizes = [f"{4 * 2**k} px" for k in range(self.max_level + 1)]
-        caption = "one latent per row at each resolution the generator holds (generator EMA)"
+        sizes = [f"{r} px" for r in self.grown_resolutions()]
+        grid = make_grid(strip.cpu(), nrow=len(sizes), padding=2, pad_value=1.0)
+        caption = "one latent per row at each resolution grown so far (generator EMA)"
         grid = grid if grid.shape[0] == 3 else grid.repeat(3, 1, 1)
         return {"growing": Panel(grid, caption, sizes)}
 

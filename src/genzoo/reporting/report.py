@@ -122,7 +122,7 @@ class Report:
             (f"{name}_interpolations.png", "interpolations"),
         ]
         if m.family == "ProGAN":
-            levels = m.module.max_level + 1
+            levels = len(m.module.grown_resolutions())
             figures.grid(
                 m.module.growing_strip([0, 1, 2, 3]), self.fig("progan_growing.png"),
                 "ProGAN: one latent per row at 4, 8, 16, ... px", levels,
