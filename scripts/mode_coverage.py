@@ -18,22 +18,20 @@ import torch
 
 import genzoo
 from genzoo.data.stacked_digits import StackedDigitsDataModule
-from genzoo.metrics.digit_classifier import load_digit_classifier
+from genzoo.metrics.digit_classifier import DigitClassifier, load_digit_classifier
 from genzoo.metrics.modes import mode_coverage, stacked_modes
 
 
-def sampled_modes(run: str, n: int, batch: int = 500) -> torch.Tensor:
+def sampled_modes(classifier: DigitClassifier, run: str, n: int, batch: int = 500) -> torch.Tensor:
     model = genzoo.load(run, device="cpu")
-    classifier = load_digit_classifier()
     return torch.cat(
         [stacked_modes(classifier, model.sample(batch, seed=i)) for i in range(0, n, batch)]
     )[:n]
 
 
-def real_modes(n: int) -> torch.Tensor:
+def real_modes(classifier: DigitClassifier, n: int) -> torch.Tensor:
     data = StackedDigitsDataModule(train_images=n)
     data.setup()
-    classifier = load_digit_classifier()
     images = torch.stack([item["image"] for item in data.train_set.__getitems__(list(range(n)))])
     return stacked_modes(classifier, images)
 
@@ -43,10 +41,11 @@ def main() -> None:
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--n", type=int, default=10_000, help="samples per run")
     args = parser.parse_args()
-    result = {"training images": mode_coverage(real_modes(args.n)), "samples": args.n}
+    classifier = load_digit_classifier()
+    result = {"training images": mode_coverage(real_modes(classifier, args.n)), "samples": args.n}
     for run in args.runs:
         start = time.perf_counter()
-        result[run] = {**mode_coverage(sampled_modes(run, args.n)),
+        result[run] = {**mode_coverage(sampled_modes(classifier, run, args.n)),
                        "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
     print(json.dumps(result, indent=2))
 

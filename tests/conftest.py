@@ -252,3 +252,8 @@ def digit_quality(model, n: int = 300) -> dict[str, float]:
         quality.update(batch["image"], real=True)
     quality.update(model.sample(n, seed=99), real=False)
     return quality.compute()
+
+
+def checkpoint_state(path: Path) -> dict:
+    """A checkpoint file as saved, on the CPU (weights-only loading, as genzoo reads them)."""
+    return torch.load(path, map_location="cpu", weights_only=True)

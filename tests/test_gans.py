@@ -15,7 +15,7 @@ from genzoo.models.dcgan import DCGAN
 from genzoo.models.loading import load_model
 from genzoo.tasks.sample import sample as run_sample
 from genzoo.training.train import train
-from tests.conftest import digit_quality, sample_cfg
+from tests.conftest import checkpoint_state, digit_quality, sample_cfg
 from tests.presets import BY_EPOCH, NO_GRIDS, TINY_DCGAN, TINY_STYLEGAN
 
 SHORT = [
@@ -101,10 +101,6 @@ def test_gan_learns_on_digits(
         assert after["class_entropy"] > min_entropy, f"samples collapse onto few digits: {after}"
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 @pytest.mark.parametrize(
     ("model", "extra"),
     [
@@ -126,7 +122,10 @@ def test_gan_resume_matches_uninterrupted_run(
     # The resumed run validates twice more: its metrics, built after the resume, draw the same.
     for key in ("val/fid", "val/kid", "val/swd"):
         assert resumed_metrics[key] == pytest.approx(whole_metrics[key], rel=1e-6), key
-    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    a, b = (
+        checkpoint_state(whole / "checkpoints" / "last.ckpt"),
+        checkpoint_state(split / "checkpoints" / "last.ckpt"),
+    )
     assert a["global_step"] == b["global_step"] == 40
     for key, value in a["state_dict"].items():  # G, D, EMA, w_avg, R1 phase, path-length mean
         torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")
@@ -161,7 +160,7 @@ def test_nan_in_discriminator_loss_is_caught(
             make_cfg("model=dcgan", *SHORT, *TINY_DCGAN, "trainer.max_epochs=3", *fuse, run_dir=run)
         )
     for path in (run / "checkpoints").glob("*.ckpt"):
-        state = _state(path)
+        state = checkpoint_state(path)
         assert state["global_step"] == 10
         assert all(
             torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import checkpoint_state
+
 BIN = Path(sys.executable).parent / "genzoo-train"
 COMMON = [
     "logger=csv",
@@ -83,10 +85,6 @@ def _validations(run_dir: Path) -> list[tuple[str, str]]:
     return [(row["step"], row[metric]) for row in rows if row.get(metric)]
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 # 30-40 s each: make test-all. The default suite keeps a SIGTERM and its resume in
 # test_scale_out.py (a VAE run interrupted and requeued under SLURM).
 @pytest.mark.slow
@@ -100,12 +98,12 @@ def test_sigterm_then_resume_matches_uninterrupted_run(family: str, tmp_path: Pa
     deadline = time.monotonic() + 240
     while not last.exists() and split.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    first_step = _state(last)["global_step"] if last.exists() else None
+    first_step = checkpoint_state(last)["global_step"] if last.exists() else None
     split.send_signal(signal.SIGTERM)
     out, _ = split.communicate(timeout=240)
     assert split.returncode == 143, f"an interrupted run must exit non-zero:\n{out[-2000:]}"
     assert "interrupted by SIGTERM" in out and "resume=true" in out
-    stopped_at = _state(last)["global_step"]
+    stopped_at = checkpoint_state(last)["global_step"]
     assert first_step is not None and stopped_at > first_step, (
         "last.ckpt must hold where the run stopped, not its last validation"
     )
@@ -126,8 +124,8 @@ def test_sigterm_then_resume_matches_uninterrupted_run(family: str, tmp_path: Pa
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out[-3000:]
 
-    a = _state(tmp_path / group / "whole" / "checkpoints" / "last.ckpt")
-    b = _state(last)
+    a = checkpoint_state(tmp_path / group / "whole" / "checkpoints" / "last.ckpt")
+    b = checkpoint_state(last)
     assert a["global_step"] == b["global_step"] > stopped_at
     for key, value in a["state_dict"].items():  # weights, generator EMA, buffers
         torch.testing.assert_close(

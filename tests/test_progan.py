@@ -22,7 +22,7 @@ from genzoo.models.loading import load_model
 from genzoo.models.progan import ProGAN
 from genzoo.networks.progan import ProDiscriminator, ProGenerator, pixel_norm
 from genzoo.training.train import train
-from tests.conftest import digit_quality, run_cli
+from tests.conftest import checkpoint_state, digit_quality, run_cli
 from tests.presets import BY_EPOCH, NO_GRIDS, TINY_PROGAN
 
 # Five batches of 16 an epoch, one held-out batch; validation at each epoch's end.
@@ -135,10 +135,6 @@ def test_a_loss_or_phase_length_progan_cannot_train_with_is_refused() -> None:
     assert set(problems) == {"loss", "stable_images"}
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def test_a_run_split_inside_a_fade_resumes_into_the_uninterrupted_run(
     make_cfg, tmp_path: Path
 ) -> None:
@@ -149,12 +145,15 @@ def test_a_run_split_inside_a_fade_resumes_into_the_uninterrupted_run(
     whole, split = tmp_path / "whole", tmp_path / "split"
     whole_metrics = train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
     train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
-    halfway = _state(split / "checkpoints" / "last.ckpt")["state_dict"]
+    halfway = checkpoint_state(split / "checkpoints" / "last.ckpt")["state_dict"]
     assert int(halfway["images_seen"]) == 160 and int(halfway["stage"]) == 1  # the fade
     resumed_metrics = train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
     for key in ("val/fid", "val/swd"):
         assert resumed_metrics[key] == pytest.approx(whole_metrics[key], rel=1e-6), key
-    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    a, b = (
+        checkpoint_state(whole / "checkpoints" / "last.ckpt"),
+        checkpoint_state(split / "checkpoints" / "last.ckpt"),
+    )
     assert int(a["state_dict"]["images_seen"]) == 320 and int(a["state_dict"]["stage"]) == 3
     for key, value in a["state_dict"].items():  # G, D, EMA, images shown, phase, step counts
         torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")

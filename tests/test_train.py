@@ -13,6 +13,7 @@ from genzoo.models.loading import load_model
 from genzoo.models.vae import VAE
 from genzoo.training.train import train
 from genzoo.utils.checkpoint import CheckpointError
+from tests.conftest import checkpoint_state
 
 SHORT = [
     "trainer=cpu",
@@ -62,10 +63,6 @@ def test_deterministic_runs_give_identical_metrics(make_cfg, tmp_path: Path) -> 
     assert first != train(make_cfg(*args[:-1], "seed=4", run_dir=tmp_path / "c"))
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     args = [
         *SHORT,
@@ -76,10 +73,13 @@ def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     whole, split = tmp_path / "whole", tmp_path / "split"
     train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
     train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
-    assert _state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
+    assert checkpoint_state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
     train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
 
-    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    a, b = (
+        checkpoint_state(whole / "checkpoints" / "last.ckpt"),
+        checkpoint_state(split / "checkpoints" / "last.ckpt"),
+    )
     assert a["global_step"] == b["global_step"] == 20 and a["epoch"] == b["epoch"]
     for key, value in a["state_dict"].items():
         torch.testing.assert_close(
@@ -111,7 +111,7 @@ def test_fresh_run_into_existing_run_is_refused(make_cfg, tmp_path: Path) -> Non
 def test_resume_refuses_checkpoint_of_another_model(make_cfg, tmp_path: Path, monkeypatch) -> None:
     train(make_cfg(*SHORT, "trainer.max_epochs=1", run_dir=tmp_path / "r"))
     ckpt = tmp_path / "r" / "checkpoints" / "last.ckpt"
-    state = _state(ckpt)
+    state = checkpoint_state(ckpt)
     state["genzoo"]["model_target"] = "genzoo.models.other.Other"
     torch.save(state, ckpt)
     with pytest.raises(CheckpointError, match="holds a genzoo.models.other.Other"):
@@ -138,7 +138,7 @@ def test_nan_loss_stops_with_step_named(make_cfg, tmp_path: Path, monkeypatch, f
     saved = sorted((run / "checkpoints").glob("*.ckpt"))
     assert saved, "the epoch before the NaN should have been checkpointed"
     for path in saved:
-        state = _state(path)
+        state = checkpoint_state(path)
         assert state["global_step"] == 5
         assert all(
             torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()
@@ -172,7 +172,7 @@ def test_failed_checkpoint_write_keeps_previous_checkpoint(
     ):
         train(make_cfg(*SHORT, "trainer.max_epochs=2", "resume=true", run_dir=run))
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
-    assert _state(run / "checkpoints" / "last.ckpt")["global_step"] == 5
+    assert checkpoint_state(run / "checkpoints" / "last.ckpt")["global_step"] == 5
 
 
 def test_end_of_run_is_saved_and_finished_run_has_nothing_left(make_cfg, tmp_path: Path) -> None:
@@ -181,12 +181,12 @@ def test_end_of_run_is_saved_and_finished_run_has_nothing_left(make_cfg, tmp_pat
     args = [*SHORT, "trainer.max_epochs=-1", "trainer.check_val_every_n_epoch=2"]
     train(make_cfg(*args, "trainer.max_steps=12", run_dir=run))
     last = run / "checkpoints" / "last.ckpt"
-    assert _state(last)["global_step"] == 12  # validation ran at step 10 only
+    assert checkpoint_state(last)["global_step"] == 12  # validation ran at step 10 only
     before = last.read_bytes()
     assert train(make_cfg(*args, "trainer.max_steps=12", "resume=true", run_dir=run)) == {}
     assert last.read_bytes() == before
     train(make_cfg(*args, "trainer.max_steps=17", "resume=true", run_dir=run))
-    assert _state(last)["global_step"] == 17
+    assert checkpoint_state(last)["global_step"] == 17
 
 
 def test_resume_from_mid_epoch_checkpoint_is_exact(make_cfg, tmp_path: Path) -> None:
@@ -204,9 +204,12 @@ def test_resume_from_mid_epoch_checkpoint_is_exact(make_cfg, tmp_path: Path) -> 
     whole, split = tmp_path / "whole", tmp_path / "split"
     train(make_cfg(*args, "trainer.max_steps=16", run_dir=whole))
     train(make_cfg(*args, "trainer.max_steps=10", run_dir=split))  # stops at batch 3 of epoch 2
-    assert _state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
+    assert checkpoint_state(split / "checkpoints" / "last.ckpt")["global_step"] == 10
     train(make_cfg(*args, "trainer.max_steps=16", "resume=true", run_dir=split))
-    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    a, b = (
+        checkpoint_state(whole / "checkpoints" / "last.ckpt"),
+        checkpoint_state(split / "checkpoints" / "last.ckpt"),
+    )
     assert a["global_step"] == b["global_step"] == 16
     for key, value in a["state_dict"].items():
         torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")

@@ -18,7 +18,7 @@ from genzoo.models.vqvae_prior import FirstStageError, read_first_stage
 from genzoo.networks.priors import CausalTransformer, GatedPixelCNN, filter_logits, sample_codes
 from genzoo.networks.quantizer import VectorQuantizer, code_statistics
 from genzoo.training.train import train
-from tests.conftest import run_cli
+from tests.conftest import checkpoint_state, run_cli
 
 # ----- the quantiser --------------------------------------------------------------------
 
@@ -306,16 +306,15 @@ SHORT += ["trainer.check_val_every_n_epoch=1", "callbacks.image_grid.every_n_ste
 SHORT += ["trainer.deterministic=true"]
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def _resume_matches(make_cfg, args: list[str], tmp_path: Path) -> dict:
     whole, split = tmp_path / "whole", tmp_path / "split"
     train(make_cfg(*args, "trainer.max_epochs=4", run_dir=whole))
     train(make_cfg(*args, "trainer.max_epochs=2", run_dir=split))
     train(make_cfg(*args, "trainer.max_epochs=4", "resume=true", run_dir=split))
-    a, b = _state(whole / "checkpoints" / "last.ckpt"), _state(split / "checkpoints" / "last.ckpt")
+    a, b = (
+        checkpoint_state(whole / "checkpoints" / "last.ckpt"),
+        checkpoint_state(split / "checkpoints" / "last.ckpt"),
+    )
     assert a["global_step"] == b["global_step"] == 16
     for key, value in a["state_dict"].items():
         torch.testing.assert_close(b["state_dict"][key], value, msg=f"{key} differs after resume")
@@ -341,7 +340,7 @@ def test_prior_resume_matches_and_a_changed_first_stage_is_refused(
     args = ["experiment=vqvae_prior_digits", *SHORT, f"model.first_stage={stage1}"]
     args += ["model.width=32", "model.layers=2", "model.eval_samples=8"]
     _resume_matches(make_cfg, args, tmp_path)
-    changed = _state(stage1)
+    changed = checkpoint_state(stage1)
     changed["state_dict"]["net.decoder.body.0.bias"] += 0.1
     torch.save(changed, stage1)
     with pytest.raises(FirstStageError, match="has changed since this prior was trained"):

@@ -34,6 +34,8 @@ from genzoo.networks.deploy import ExportPart, InputSpec
 from genzoo.networks.progan import GrownGenerator, ProDiscriminator, ProGenerator
 
 PROGAN_LOSSES = ("wgan", "ns")
+# Images whose pairs the diversity check draws from (500 pairs of them), samples and held out.
+MS_SSIM_IMAGES = 1000
 
 
 class ProGAN(GANModel):
@@ -242,7 +244,10 @@ class ProGAN(GANModel):
     def quality_samples(self, n: int, seed: int) -> torch.Tensor:
         """Samples at image_size for the metrics: a run still growing is measured against the
         full-resolution data, its samples enlarged by nearest neighbours."""
-        images = self.sample(n, seed=seed)
+        return self.full_size(self.sample(n, seed=seed))
+
+    def full_size(self, images: torch.Tensor) -> torch.Tensor:
+        """Images of a lower level enlarged to image_size by nearest neighbours."""
         if images.shape[-1] == self.image_size:
             return images
         return F.interpolate(images, size=self.image_size, mode="nearest")
@@ -250,11 +255,18 @@ class ProGAN(GANModel):
     def evaluate(self, dataloader: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
         """FID / KID / SWD (models/quality.py), and the paper's diversity check: the mean
         MS-SSIM of 500 random pairs of samples beside that of the held-out images' pairs."""
-        result = self.quality_evaluate(dataloader)
-        real = torch.cat([held_out_images(batch) for batch in dataloader])
-        fakes = self.quality_samples(min(self.eval_samples, 1000), EVALUATION_SEED)
+        kept: list[torch.Tensor] = []  # the first MS_SSIM_IMAGES held-out images, as they pass
+
+        def keeping(batches: Iterable[dict[str, torch.Tensor]]) -> Iterator[dict[str, Any]]:
+            for batch in batches:
+                if sum(map(len, kept)) < MS_SSIM_IMAGES:
+                    kept.append(held_out_images(batch).cpu())
+                yield batch
+
+        result = self.quality_evaluate(keeping(dataloader))
+        fakes = self.quality_samples(min(self.eval_samples, MS_SSIM_IMAGES), EVALUATION_SEED)
         result["ms_ssim_samples"] = mean_pair_ms_ssim(fakes.cpu())
-        result["ms_ssim_real"] = mean_pair_ms_ssim(real.cpu())
+        result["ms_ssim_real"] = mean_pair_ms_ssim(torch.cat(kept)[:MS_SSIM_IMAGES])
         return result
 
     def metric_notes(self) -> dict[str, str]:
@@ -281,8 +293,7 @@ class ProGAN(GANModel):
         rows = []
         for seed in seeds:
             for resolution in self.grown_resolutions():
-                image = self.sample(1, seeds=[seed], resolution=resolution)
-                rows.append(F.interpolate(image, size=self.image_size, mode="nearest"))
+                rows.append(self.full_size(self.sample(1, seeds=[seed], resolution=resolution)))
         return torch.cat(rows)
 
     def validation_panels(self, batches: Any) -> dict[str, Panel]:
@@ -292,7 +303,6 @@ class ProGAN(GANModel):
         sizes = [f"{r} px" for r in self.grown_resolutions()]
         grid = make_grid(strip.cpu(), nrow=len(sizes), padding=2, pad_value=1.0)
         caption = "one latent per row at each resolution grown so far (generator EMA)"
-        grid = grid if grid.shape[0] == 3 else grid.repeat(3, 1, 1)
         return {"growing": Panel(grid, caption, sizes)}
 
     def export_parts(self) -> list[ExportPart]:

@@ -322,10 +322,7 @@ class StyleDiscriminator(nn.Module):
         self.fc = EqualLinear(ch[-1] * 16, ch[-1], activate=True)
         self.out = EqualLinear(ch[-1], 1)
 
-    def minibatch_stddev(self, x: torch.Tensor) -> torch.Tensor:
-        return minibatch_stddev(x, self.mbstd_group)
-
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.blocks(self.from_rgb(x))  # (B, C, 4, 4)
-        h = self.conv(self.minibatch_stddev(h))
+        h = self.conv(minibatch_stddev(h, self.mbstd_group))
         return self.out(self.fc(h.flatten(1))).flatten()

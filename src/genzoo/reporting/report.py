@@ -121,15 +121,14 @@ class Report:
             (f"{name}_samples.png", "samples (EMA generator)"),
             (f"{name}_interpolations.png", "interpolations"),
         ]
-        if m.family == "ProGAN":
-            levels = len(m.module.grown_resolutions())
-            figures.grid(
-                m.module.growing_strip([0, 1, 2, 3]), self.fig("progan_growing.png"),
-                "ProGAN: one latent per row at 4, 8, 16, ... px", levels,
-            )  # fmt: skip
-            shown.append(
-                ("progan_growing.png", "the same latent at each resolution it grew through")
-            )
+        # The family's own figures (ProGAN's growing strip); a GAN's draw from no data.
+        for panel_name, drawn in m.module.validation_panels(iter(())).items():
+            titles = drawn.column_titles
+            picture = figures.label_columns(drawn.grid, titles) if titles else drawn.grid
+            file = f"{name}_{panel_name}.png"
+            across = len(titles) if titles else 8
+            figures.picture_figure(picture, self.fig(file), f"{m.family}: {panel_name}", across)
+            shown.append((file, drawn.caption))
         if "style_mix" in m.capabilities:
             layers = m.module.style_layers
             mix = m.style_mix([1, 2, 3], [4, 5, 6, 7], (0, layers // 2))

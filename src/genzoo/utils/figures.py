@@ -75,10 +75,19 @@ def grid(images: torch.Tensor, path: Path, title: str, nrow: int, description: s
     """A grid of images (B, C, H, W) under one title (samples, an interpolation strip)."""
     from torchvision.utils import make_grid
 
-    plt = _pyplot()
     picture = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1)
+    return picture_figure(picture, path, title, nrow, description)
+
+
+def picture_figure(
+    picture: torch.Tensor, path: Path, title: str, columns: int, description: str = ""
+) -> Path:
+    """A ready (3, H, W) grid of `columns` columns in [0, 1] under one title (a family's
+    panel, models/panels.py), sized as `grid` sizes one."""
+    plt = _pyplot()
+    picture = picture.detach().float().cpu().clamp(0, 1)
     height, width = picture.shape[-2:]
-    inches = min(8.0, max(3.0, 0.7 * nrow))
+    inches = min(8.0, max(3.0, 0.7 * columns))
     fig, ax = plt.subplots(figsize=(inches, inches * height / width + 0.5), dpi=100)
     ax.imshow(picture.permute(1, 2, 0).numpy())
     ax.set_xticks([])

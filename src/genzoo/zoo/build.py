@@ -111,6 +111,10 @@ def pack(recipe: ZooRecipe, run: Path) -> Path:
     return target
 
 
+# What a card says of weights stored in fewer bits than they train in.
+STORED_NOTE = {"float16": " (cast to float32 when loaded, the card measured so)"}
+
+
 def stored(tensor: Any, dtype: str) -> Any:
     """A state tensor as the zoo stores it: floating weights in `dtype`, counters as they are."""
     import torch
@@ -166,12 +170,8 @@ def write_card(recipe: ZooRecipe, run: Path) -> dict[str, Any]:
         "relative_tolerance": RELATIVE_TOLERANCE,
         "checkpoint_bytes": ckpt_path.stat().st_size,
         "sha256": hashlib.sha256(ckpt_path.read_bytes()).hexdigest(),
-        "weights": (
-            f"{recipe.weights_dtype}; {left_out} left out"
-            if recipe.weights_dtype == "float32"
-            else f"{recipe.weights_dtype} (cast to float32 when loaded, the card measured so); "
-            f"{left_out} left out"
-        ),
+        "weights": f"{recipe.weights_dtype}{STORED_NOTE.get(recipe.weights_dtype, '')}; "
+        f"{left_out} left out",
     }
     if recipe.quick_eval:
         quick, _ = _measure([*command, *recipe.quick_eval], run / "eval_shipped_quick.json")
